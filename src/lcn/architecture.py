@@ -1,0 +1,206 @@
+"""LCN architectures: filter sizes ``k`` and strides ``s`` (MATH.md sections 1-3).
+
+An architecture with ``L`` layers acts by ``T_{w_L,s_L} ... T_{w_1,s_1}`` (layer 1 first). In
+polynomial language (MATH.md 2) layer ``i`` contributes a form of degree ``d_i = k_i - 1`` in
+``x^{S_i}, y^{S_i}`` with ``S_i = s_1 ... s_{i-1}``; the end-to-end filter is a binary form of
+degree ``d = sum_i d_i S_i``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lcn.errors import ArchitectureError, ParseError
+
+__all__ = ["Architecture", "parse_int_list"]
+
+_INT_LIST = re.compile(r"^\s*[+-]?\d+\s*(,\s*[+-]?\d+\s*)*,?\s*$")
+
+
+def parse_int_list(text: str, argument: str) -> tuple[int, ...]:
+    """Parse ``"3,2,2"`` into ``(3, 2, 2)``; raise :class:`ParseError` naming ``argument``."""
+    if not isinstance(text, str) or not text.strip():
+        raise ParseError(argument, "is empty; give comma-separated positive integers like '3,2'")
+    if not _INT_LIST.match(text):
+        raise ParseError(
+            argument, f"cannot parse {text!r}; give comma-separated positive integers like '3,2'"
+        )
+    return tuple(int(t) for t in text.split(",") if t.strip())
+
+
+def _as_int_tuple(value: Any, argument: str) -> tuple[int, ...]:
+    if isinstance(value, str):
+        items: Sequence[Any] = parse_int_list(value, argument)
+    elif isinstance(value, Iterable):
+        items = list(value)
+    else:
+        raise ArchitectureError(
+            argument, f"expected a sequence of positive integers, got {type(value).__name__}"
+        )
+    if len(items) == 0:
+        raise ArchitectureError(argument, "is empty; an architecture needs at least one layer")
+    out = []
+    for i, v in enumerate(items):
+        if isinstance(v, bool) or not isinstance(v, int | float) and not hasattr(v, "__index__"):
+            raise ArchitectureError(argument, f"entry {i} is {v!r}; sizes must be positive integers")
+        if isinstance(v, float):
+            if not v.is_integer():
+                raise ArchitectureError(
+                    argument, f"entry {i} is {v!r}; sizes must be positive integers"
+                )
+            v = int(v)
+        v = int(v)
+        if v <= 0:
+            raise ArchitectureError(argument, f"entry {i} is {v}; sizes must be positive integers")
+        out.append(v)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """An LCN architecture: filter sizes ``k`` and strides ``s`` (immutable, hashable).
+
+    >>> a = Architecture((3, 2), (2, 1))
+    >>> a.d, a.S, a.degree, a.dimension
+    ((2, 1), (1, 2), 4, 4)
+
+    Strings are accepted too: ``Architecture("3,2", "2,1")``. ``s`` defaults to all ones.
+    """
+
+    k: tuple[int, ...]
+    s: tuple[int, ...]
+
+    def __init__(self, k: Any, s: Any = None) -> None:
+        kk = _as_int_tuple(k, "k")
+        ss = tuple(1 for _ in kk) if s is None else _as_int_tuple(s, "s")
+        if len(kk) != len(ss):
+            raise ArchitectureError(
+                "s",
+                f"has {len(ss)} entries but k has {len(kk)}; give one stride per layer",
+            )
+        object.__setattr__(self, "k", kk)
+        object.__setattr__(self, "s", ss)
+
+    @classmethod
+    def parse(cls, k: str, s: str | None = None) -> Architecture:
+        """Build from strings such as ``"3,2"`` and ``"2,1"``."""
+        return cls(k, s)
+
+    def __repr__(self) -> str:
+        return f"Architecture(k={self.k}, s={self.s})"
+
+    def __str__(self) -> str:
+        return f"k={','.join(map(str, self.k))} s={','.join(map(str, self.s))}"
+
+    # -- derived quantities (MATH.md 2-3) ------------------------------------------------------
+    @property
+    def layers(self) -> int:
+        """Number of layers ``L``."""
+        return len(self.k)
+
+    @property
+    def d(self) -> tuple[int, ...]:
+        """Layer degrees ``d_i = k_i - 1``."""
+        return tuple(ki - 1 for ki in self.k)
+
+    @property
+    def S(self) -> tuple[int, ...]:
+        """Cumulative strides ``S_i = s_1 ... s_{i-1}`` (``S_1 = 1``)."""
+        out, acc = [], 1
+        for si in self.s:
+            out.append(acc)
+            acc *= si
+        return tuple(out)
+
+    @property
+    def degree(self) -> int:
+        """Degree ``d = sum_i d_i S_i`` of the end-to-end filter as a binary form."""
+        return sum(di * Si for di, Si in zip(self.d, self.S, strict=True))
+
+    @property
+    def filter_size(self) -> int:
+        """Number of taps ``d + 1`` of the end-to-end filter."""
+        return self.degree + 1
+
+    @property
+    def stride(self) -> int:
+        """End-to-end stride ``s_1 ... s_L``."""
+        return math.prod(self.s)
+
+    @property
+    def parameters(self) -> int:
+        """Number of parameters ``sum_i k_i``."""
+        return sum(self.k)
+
+    @property
+    def dimension(self) -> int:
+        """Dimension of the function space, ``d_1 + ... + d_L + 1`` (MATH.md 3)."""
+        return sum(self.d) + 1
+
+    @property
+    def full_dimensional(self) -> bool:
+        """Whether the function space has dimension ``d + 1``: every layer with ``d_i > 0`` has
+        ``S_i = 1`` (MATH.md 3)."""
+        return all(Si == 1 for di, Si in zip(self.d, self.S, strict=True) if di > 0)
+
+    def layer_sizes(self, n_out: int) -> tuple[int, ...]:
+        """Sizes ``(n_0, ..., n_L)`` for output length ``n_L = n_out``, using
+        ``n_{l-1} = s_l (n_l - 1) + k_l`` (MATH.md 1)."""
+        if isinstance(n_out, bool) or not isinstance(n_out, int) or n_out < 1:
+            raise ArchitectureError("n_out", f"is {n_out!r}; it must be a positive integer")
+        sizes = [n_out]
+        for kl, sl in zip(reversed(self.k), reversed(self.s), strict=True):
+            sizes.append(sl * (sizes[-1] - 1) + kl)
+        return tuple(reversed(sizes))
+
+    # -- reduction (MATH.md 3) -----------------------------------------------------------------
+    def reduced(self) -> Architecture:
+        """The reduced architecture: neighbouring layers with equal ``S_i`` are merged (their
+        degrees add, the merged layer keeps the stride of its last member).
+
+        Same end-to-end degree, stride and dimension; ``M_{d,S}`` is contained in the reduced
+        function space and both have the same Zariski closure (MATH.md 3).
+        """
+        groups = self.blocks()
+        k = tuple(sum(self.d[i] for i in g) + 1 for g in groups)
+        s = tuple(math.prod(self.s[i] for i in g) for g in groups)
+        return Architecture(k, s)
+
+    def blocks(self) -> tuple[tuple[int, ...], ...]:
+        """Indices of the layers merged by :meth:`reduced`, one tuple per reduced layer."""
+        groups: list[list[int]] = []
+        S = self.S
+        for i in range(self.layers):
+            if groups and S[groups[-1][-1]] == S[i]:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        return tuple(tuple(g) for g in groups)
+
+    @property
+    def is_reduced(self) -> bool:
+        """Whether no two neighbouring layers have equal ``S_i`` (i.e. ``s_i > 1`` for ``i<L``)."""
+        return all(si > 1 for si in self.s[:-1])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The facts printed by ``lcn describe --json`` (keys documented in the CLI help)."""
+        red = self.reduced()
+        return {
+            "k": list(self.k),
+            "s": list(self.s),
+            "layers": self.layers,
+            "d": list(self.d),
+            "S": list(self.S),
+            "degree": self.degree,
+            "filter_size": self.filter_size,
+            "stride": self.stride,
+            "parameters": self.parameters,
+            "dimension": self.dimension,
+            "reduced": {"k": list(red.k), "s": list(red.s)},
+            "is_reduced": self.is_reduced,
+            "full_dimensional": self.full_dimensional,
+        }

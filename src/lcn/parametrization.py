@@ -1,0 +1,265 @@
+"""The parametrization map ``mu`` of an LCN and its derivative (MATH.md 1, 2, 7).
+
+``mu(w_1, ..., w_L)`` is the end-to-end filter: the coefficient vector of
+``pi_{S_L}(w_L) ... pi_{S_1}(w_1)``. The same map in matrix form is
+``T_{w_L,s_L} ... T_{w_1,s_1}`` (:func:`network_matrix`), whose rows are shifted copies of
+``mu(w)`` with stride ``s_1 ... s_L``.
+
+Float filters are batched: ``filters[i]`` has shape ``(..., k_i)`` and the leading axes
+broadcast. Exact filters (ints, ``Fraction``s, strings, ``fmpq``) give exact results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import flint
+import numpy as np
+from numpy.typing import NDArray
+
+from lcn import forms
+from lcn.architecture import Architecture
+from lcn.errors import FilterError
+
+if TYPE_CHECKING:  # torch is imported only where training or interop starts
+    import torch
+
+__all__ = [
+    "coerce_filters",
+    "mu",
+    "conv_matrix",
+    "network_matrix",
+    "jacobian",
+    "split_params",
+    "join_params",
+    "to_torch",
+    "from_torch",
+]
+
+Filters = list[NDArray[np.float64]] | list[list[flint.fmpq]]
+
+
+def _as_arch(arch: Any) -> Architecture:
+    if isinstance(arch, Architecture):
+        return arch
+    raise FilterError("arch", f"must be an lcn.Architecture, got {type(arch).__name__}")
+
+
+def coerce_filters(arch: Architecture, filters: Any, exact: bool | None = None) -> Filters:
+    """Check ``filters`` against ``arch`` (one filter per layer, ``filters[i]`` of length
+    ``k_i``) and return them as float arrays (batched, broadcast to a common batch shape) or as
+    exact ``fmpq`` lists. ``exact=None`` picks exact when every entry is exact.
+
+    A string such as ``"1,2,3;4,5"`` is parsed exactly.
+    """
+    arch = _as_arch(arch)
+    if isinstance(filters, str):
+        filters = forms.parse_filters(filters, "filters")
+    if isinstance(filters, np.ndarray) and filters.dtype != object:
+        filters = list(filters) if filters.ndim >= 2 else [filters]
+    if not isinstance(filters, Sequence):
+        raise FilterError("filters", "must be a sequence with one filter per layer")
+    if len(filters) != arch.layers:
+        raise FilterError(
+            "filters",
+            f"has {len(filters)} filter(s) but the architecture has {arch.layers} layer(s); "
+            "give one filter per layer",
+        )
+    if exact is None:
+        exact = forms.is_exact_input(list(filters))
+    if exact:
+        out_e = [forms.as_exact(f, f"filters[{i}]") for i, f in enumerate(filters)]
+        for i, (f, ki) in enumerate(zip(out_e, arch.k, strict=True)):
+            if len(f) != ki:
+                raise FilterError(
+                    f"filters[{i}]", f"has {len(f)} entries but layer {i + 1} has k={ki}"
+                )
+        return out_e
+    out_f = [forms.as_float(f, f"filters[{i}]") for i, f in enumerate(filters)]
+    for i, (f, ki) in enumerate(zip(out_f, arch.k, strict=True)):
+        if f.shape[-1] != ki:
+            raise FilterError(
+                f"filters[{i}]",
+                f"has {f.shape[-1]} entries on its last axis but layer {i + 1} has k={ki}",
+            )
+    try:
+        batch = np.broadcast_shapes(*(f.shape[:-1] for f in out_f))
+    except ValueError:
+        raise FilterError(
+            "filters", "have batch shapes that do not broadcast: "
+            + ", ".join(str(f.shape[:-1]) for f in out_f)
+        ) from None
+    return [np.broadcast_to(f, (*batch, f.shape[-1])) for f in out_f]
+
+
+def _is_exact(filters: Filters) -> bool:
+    return not isinstance(filters[0], np.ndarray)
+
+
+def mu(arch: Architecture, filters: Any, exact: bool | None = None) -> Any:
+    """End-to-end filter ``pi_{S_L}(w_L) ... pi_{S_1}(w_1)`` (MATH.md 2), ``d + 1`` taps.
+
+    Float: shape ``(..., d+1)`` for ``filters[i]`` of shape ``(..., k_i)``. Exact: a list of
+    ``fmpq``. Computed by upsample-and-convolve with one vectorized multiply-add per tap, which
+    costs ``O(B * d * sum_i k_i)`` for a batch of ``B``.
+    """
+    fs = coerce_filters(arch, filters, exact)
+    if _is_exact(fs):
+        return forms.product([forms.upsample(f, S) for f, S in zip(fs, arch.S, strict=True)])
+    return _mu_float(list(fs), arch.S)  # type: ignore[arg-type]
+
+
+def _mu_float(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.float64]:
+    acc = np.array(fs[0], dtype=np.float64, copy=True)
+    for w, Si in zip(fs[1:], S[1:], strict=True):
+        acc = _mul_upsampled(acc, w, Si)
+    return acc
+
+
+def _mul_upsampled(acc: NDArray[np.float64], w: NDArray[np.float64], S: int) -> NDArray[np.float64]:
+    """``acc * pi_S(w)`` without materializing the upsampled filter."""
+    k = w.shape[-1]
+    n = acc.shape[-1]
+    batch = np.broadcast_shapes(acc.shape[:-1], w.shape[:-1])
+    out = np.zeros((*batch, n + S * (k - 1)))
+    for j in range(k):
+        out[..., j * S : j * S + n] += acc * w[..., j : j + 1]
+    return out
+
+
+def conv_matrix(w: Any, s: int, n_out: int) -> Any:
+    """The convolutional matrix ``T_{w,s}`` with ``n_out`` rows and ``s(n_out-1)+k`` columns,
+    ``T[r, r*s + j] = w_j`` (MATH.md 1). Float ``w`` of shape ``(..., k)`` gives a batch of
+    matrices; an exact ``w`` gives a NumPy object array of ``fmpq``."""
+    if isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 1:
+        raise FilterError("s", f"is {s!r}; the stride must be a positive integer")
+    if isinstance(n_out, bool) or not isinstance(n_out, int | np.integer) or n_out < 1:
+        raise FilterError("n_out", f"is {n_out!r}; the output length must be a positive integer")
+    if forms.is_exact_input(w):
+        we = forms.as_exact(w, "w")
+        k = len(we)
+        T = np.full((n_out, s * (n_out - 1) + k), flint.fmpq(0), dtype=object)
+        for r in range(n_out):
+            T[r, r * s : r * s + k] = we
+        return T
+    wf = forms.as_float(w, "w")
+    k = wf.shape[-1]
+    Tf = np.zeros((*wf.shape[:-1], n_out, s * (n_out - 1) + k))
+    for r in range(n_out):
+        Tf[..., r, r * s : r * s + k] = wf
+    return Tf
+
+
+def network_matrix(arch: Architecture, filters: Any, n_out: int) -> Any:
+    """``T_{w_L,s_L} ... T_{w_1,s_1}`` for output length ``n_out`` (shape ``(..., n_L, n_0)``),
+    layer sizes from :meth:`Architecture.layer_sizes`."""
+    fs = coerce_filters(arch, filters)
+    sizes = arch.layer_sizes(n_out)
+    T = conv_matrix(fs[0], arch.s[0], sizes[1])
+    for i in range(1, arch.layers):
+        T = conv_matrix(fs[i], arch.s[i], sizes[i + 1]) @ T
+    return T
+
+
+def jacobian(arch: Architecture, filters: Any) -> NDArray[np.float64]:
+    """Jacobian of ``mu`` at float filters, shape ``(..., d+1, sum_i k_i)``; columns ordered
+    layer by layer as in :func:`join_params`.
+
+    Closed form (``mu`` is linear in each ``w_i``): with ``Q_i`` the product of the other
+    layers' upsampled filters, column ``j`` of block ``i`` is ``Q_i`` shifted by ``j S_i``,
+    i.e. block ``i`` is the convolution matrix of ``Q_i`` against ``pi_{S_i}``. Prefix and
+    suffix products give all ``Q_i`` in ``O(L)`` multiplications.
+    """
+    fs = coerce_filters(arch, filters, exact=False)
+    fl: list[NDArray[np.float64]] = [np.asarray(f, dtype=np.float64) for f in fs]
+    L, S = arch.layers, arch.S
+    batch = fl[0].shape[:-1]
+    one = np.ones((*batch, 1))
+    prefix = [one]
+    for i in range(L - 1):
+        prefix.append(_mul_upsampled(prefix[-1], fl[i], S[i]))
+    suffix = [one]
+    for i in range(L - 1, 0, -1):
+        suffix.append(_mul_upsampled(suffix[-1], fl[i], S[i]))
+    suffix.reverse()
+    J = np.zeros((*batch, arch.filter_size, arch.parameters))
+    col = 0
+    for i in range(L):
+        Q = forms.multiply(prefix[i], suffix[i])
+        n = Q.shape[-1]
+        for j in range(arch.k[i]):
+            J[..., j * S[i] : j * S[i] + n, col] = Q
+            col += 1
+    return J
+
+
+def split_params(arch: Architecture, theta: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+    """Split a flat parameter vector ``(..., sum k_i)`` into per-layer filters."""
+    theta = np.asarray(theta)
+    if theta.shape[-1] != arch.parameters:
+        raise FilterError(
+            "theta", f"has {theta.shape[-1]} entries; the architecture has {arch.parameters}"
+        )
+    cuts = np.cumsum(arch.k)[:-1]
+    return list(np.split(theta, cuts, axis=-1))
+
+
+def join_params(filters: Sequence[NDArray[np.float64]]) -> NDArray[np.float64]:
+    """Concatenate per-layer filters into a flat parameter vector (inverse of
+    :func:`split_params`)."""
+    return np.concatenate([np.asarray(f, dtype=np.float64) for f in filters], axis=-1)
+
+
+def to_torch(arch: Architecture, filters: Any, dtype: Any = None) -> torch.nn.Sequential:
+    """``nn.Sequential`` of ``nn.Conv1d(1, 1, k_i, stride=s_i, bias=False)`` holding ``filters``
+    (one unbatched filter per layer). ``torch`` cross-correlates, which is exactly
+    ``T[r, r*s+j] = w_j``."""
+    import torch
+
+    fs = coerce_filters(arch, filters, exact=False)
+    if fs[0].ndim != 1:
+        raise FilterError("filters", "to_torch takes one filter per layer, not a batch")
+    dtype = torch.float64 if dtype is None else dtype
+    layers = []
+    for f, ki, si in zip(fs, arch.k, arch.s, strict=True):
+        conv = torch.nn.Conv1d(1, 1, ki, stride=si, bias=False, dtype=dtype)
+        with torch.no_grad():
+            conv.weight.copy_(torch.as_tensor(np.array(f), dtype=dtype).reshape(1, 1, ki))
+        layers.append(conv)
+    return torch.nn.Sequential(*layers)
+
+
+def from_torch(module: Any) -> tuple[Architecture, list[NDArray[np.float64]]]:
+    """Read an architecture and its filters from a ``Conv1d`` or an ``nn.Sequential`` of
+    ``Conv1d(1, 1, k, stride=s, bias=False)`` layers without padding, dilation or groups."""
+    import torch
+
+    if isinstance(module, torch.nn.Conv1d):
+        convs = [module]
+    elif isinstance(module, torch.nn.Sequential):
+        convs = list(module)
+    else:
+        raise FilterError(
+            "module", f"is a {type(module).__name__}; expected nn.Sequential of nn.Conv1d layers"
+        )
+    if not convs:
+        raise FilterError("module", "is an empty nn.Sequential; an LCN needs at least one layer")
+    ks, ss, fs = [], [], []
+    for i, c in enumerate(convs):
+        where = f"module[{i}]"
+        if not isinstance(c, torch.nn.Conv1d):
+            raise FilterError(
+                where, f"is a {type(c).__name__}; an LCN has only nn.Conv1d layers (no "
+                "nonlinearities, pooling or normalization)"
+            )
+        if c.in_channels != 1 or c.out_channels != 1:
+            raise FilterError(where, "must have 1 input and 1 output channel")
+        if c.bias is not None:
+            raise FilterError(where, "has a bias; LCN layers are linear (use bias=False)")
+        if c.padding not in ((0,), 0) or c.dilation != (1,) or c.groups != 1:
+            raise FilterError(where, "must have padding=0, dilation=1 and groups=1")
+        ks.append(int(c.kernel_size[0]))
+        ss.append(int(c.stride[0]))
+        fs.append(c.weight.detach().cpu().double().numpy().reshape(-1).copy())
+    return Architecture(ks, ss), fs
