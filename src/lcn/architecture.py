@@ -46,7 +46,9 @@ def _as_int_tuple(value: Any, argument: str) -> tuple[int, ...]:
     out = []
     for i, v in enumerate(items):
         if isinstance(v, bool) or not isinstance(v, int | float) and not hasattr(v, "__index__"):
-            raise ArchitectureError(argument, f"entry {i} is {v!r}; sizes must be positive integers")
+            raise ArchitectureError(
+                argument, f"entry {i} is {v!r}; sizes must be positive integers"
+            )
         if isinstance(v, float):
             if not v.is_integer():
                 raise ArchitectureError(

@@ -36,7 +36,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 K_HELP = "Filter sizes k_1,...,k_L, layer 1 first (e.g. 3,2)."
 S_HELP = "Strides s_1,...,s_L, layer 1 first (e.g. 2,1). Default: all ones."
@@ -75,6 +75,8 @@ def _fmt(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, dict):
+        if set(v) == {"k", "s"}:  # an architecture: "k | s" keeps the column narrow
+            return f"{_fmt(v['k'])} | {_fmt(v['s'])}"
         return " ".join(f"{a}={_fmt(b)}" for a, b in v.items())
     if isinstance(v, list | tuple):
         return ",".join(_fmt(x) for x in v) if v else "-"
@@ -82,22 +84,36 @@ def _fmt(v: Any) -> str:
 
 
 def describe_table(archs: list[Architecture], title: str = "LCN architectures") -> Table:
-    """A rich table with one row per architecture and the keys of ``describe --json``."""
+    """A rich table with one column per architecture and one row per key of
+    ``describe --json`` (keys as rows keep it readable however many facts there are)."""
     rows = [a.to_dict() for a in archs]
     table = Table(title=title)
-    keys = [key for key in rows[0] if key not in ("k", "s")]
-    table.add_column("architecture", no_wrap=True)
-    for key in keys:
-        table.add_column(key)
-    for a, r in zip(archs, rows, strict=True):
-        table.add_row(str(a), *(_fmt(r[key]) for key in keys))
+    table.add_column("", style="bold", no_wrap=True)
+    for a in archs:
+        table.add_column(f"k {_fmt(a.k)}\ns {_fmt(a.s)}")
+    for key in rows[0]:
+        if key in ("k", "s"):
+            continue
+        table.add_row(key, *(_fmt(r[key]) for r in rows))
     return table
+
+
+EXAMPLE_ARCHITECTURES: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = (
+    ((3, 3), (1, 1)),  # stride one, filling
+    ((2, 2, 2), (1, 1, 1)),  # stride one, three odd degrees: not filling
+    ((3, 2), (2, 1)),  # strides > 1, the running example of MATH.md
+    ((3, 3, 2), (2, 2, 1)),  # three layers, strides > 1
+    ((2, 2, 3), (1, 2, 1)),  # non-reduced: the first two layers merge
+    ((3, 1, 2), (2, 2, 1)),  # a layer of size 1
+)
 
 
 @app.command()
 @handle_errors
 def describe(
-    k: str = typer.Option(..., "--k", help=K_HELP),
+    k: str | None = typer.Option(
+        None, "--k", help=K_HELP + " Omit to describe a handful of example architectures."
+    ),
     s: str | None = typer.Option(None, "--s", help=S_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -108,6 +124,13 @@ def describe(
     reduced (k and s after merging neighbours with equal S_i), is_reduced, full_dimensional,
     and the geometry facts listed in the README.
     """
+    if k is None:
+        archs = [Architecture(kk, ss) for kk, ss in EXAMPLE_ARCHITECTURES]
+        if as_json:
+            print_json([a.to_dict() for a in archs])
+        else:
+            console.print(describe_table(archs, "Example LCN architectures"))
+        return
     arch = parse_arch(k, s)
     if as_json:
         print_json(arch.to_dict())
@@ -136,18 +159,109 @@ def eval_(
     arch = parse_arch(k, s)
     parsed = forms.parse_filters(filters, "--filters")
     value = mu(arch, parsed)
-    out = {"filter": [forms.exact_to_json(v) for v in value], "stride": arch.stride, "exact": True}
+    coeffs = [forms.exact_to_json(v) for v in value]
     if as_json:
-        print_json(out)
+        print_json({"filter": coeffs, "stride": arch.stride, "exact": True})
         return
     table = Table(title=f"end-to-end filter of {arch}")
     table.add_column("coefficient")
     table.add_column("monomial")
     d = arch.degree
-    for j, v in enumerate(out["filter"]):
+    for j, v in enumerate(coeffs):
         table.add_row(str(v), f"x^{d - j} y^{j}")
     console.print(table)
     console.print(f"end-to-end stride: {arch.stride}")
+
+
+@app.command()
+@handle_errors
+def experiment(
+    config: str | None = typer.Argument(
+        None, help="Experiment config (TOML, see docs/experiments.md). Default: the main job."
+    ),
+    store: str | None = typer.Option(
+        None, "--store", help="SQLite store to write (default: the config's, results/NAME.sqlite)."
+    ),
+    plots: str | None = typer.Option(
+        None, "--plots", help="Directory for the PNG plots (default: beside the store)."
+    ),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    max_chunks: int | None = typer.Option(
+        None, "--max-chunks", min=1, help="Stop after this many new chunks (rerun to resume)."
+    ),
+    print_default: bool = typer.Option(
+        False, "--print-default", help="Print the embedded default config and exit."
+    ),
+) -> None:
+    """Train many networks and search their critical points; store, tabulate and plot.
+
+    Results go to an SQLite store chunk by chunk (one row per training, one per critical
+    point); an interrupted run resumes where it stopped when started again with the same
+    config, and a store made by another config is refused. At the end: a table per
+    architecture of gradient-descent limits and critical points found, split into zero / pure
+    smooth interior / singular / boundary / spurious (MATH.md 8), the comparison with the
+    theorem, and two PNG plots. Ctrl-C exits with code 130 after keeping every finished chunk.
+    """
+    from lcn import experiment as ex
+
+    if print_default:
+        sys.stdout.write(ex.default_config_text())
+        return
+    cfg = ex.load_config(config)
+    path = store if store is not None else str(cfg.store)
+    n_chunks = len(ex.plan_chunks(cfg))
+    console.print(
+        f"experiment {cfg.name} (config {cfg.hash}): {len(cfg.architectures)} architectures, "
+        f"{n_chunks} chunks -> {path}",
+        highlight=False,
+    )
+    outcome = ex.run_experiment(
+        cfg, path, console=console, progress=not no_progress, max_chunks=max_chunks
+    )
+    if outcome.interrupted:
+        err_console.print(
+            f"interrupted: {outcome.ran} new chunks saved in {path}; run the same command "
+            "again to resume",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(code=130)
+    if outcome.ran == 0 and outcome.complete:
+        console.print("all chunks were already in the store; nothing to run", highlight=False)
+    else:
+        console.print(
+            f"ran {outcome.ran} chunks in {outcome.seconds:.1f} s "
+            f"({outcome.skipped} already in the store)",
+            highlight=False,
+        )
+    ex.print_report(path, console, plots)
+
+
+@app.command()
+@handle_errors
+def report(
+    results: str = typer.Argument(..., help="Experiment store written by `lcn experiment`."),
+    plots: str | None = typer.Option(
+        None, "--plots", help="Directory for the PNG plots (default: beside the store)."
+    ),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Only print, write no PNGs."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Reprint the summary table of an experiment store and redraw its plots.
+
+    Works on incomplete stores too (the title says how many chunks are done). JSON keys:
+    config, config_hash, store, chunks {done,total}, seconds, architectures [name, family,
+    theorem_applies, spec, train, search {total, converged, unconverged, categories}], checks.
+    """
+    from lcn import experiment as ex
+
+    if as_json:
+        summary = ex.summarize(results)
+        if not no_plots:
+            ex.write_plots(summary, plots)
+        print_json(summary.to_dict())
+        return
+    ex.print_report(results, console, plots, write=not no_plots)
 
 
 def main() -> None:

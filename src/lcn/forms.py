@@ -288,7 +288,7 @@ def from_sympy(poly: Any) -> ExactForm | NDArray[np.float64]:
         raise FilterError("poly", "is not homogeneous; binary forms are homogeneous in x, y")
     d = poly.total_degree()
     coeffs: list[Any] = [0] * (d + 1)
-    for (ex, ey), c in poly.terms():
+    for (_ex, ey), c in poly.terms():
         coeffs[ey] = c
     if all(sympy.sympify(c).is_Rational for c in coeffs):
         return [flint.fmpq(int(sympy.Rational(c).p), int(sympy.Rational(c).q)) for c in coeffs]
@@ -362,7 +362,8 @@ def roots(F: Any, tol: float = 0.0) -> list[Root]:
     p = to_fmpq_poly(Fe)
     if p.degree() > 0:
         num = p.numer()
-        for r, m in num.complex_roots():
+        isolated: list[tuple[Any, int]] = num.complex_roots()  # type: ignore[assignment]
+        for r, m in isolated:
             real = r.imag == 0
             val = complex(float(r.real.mid()), 0.0 if real else float(r.imag.mid()))
             out.append(Root(val, int(m), bool(real), r))

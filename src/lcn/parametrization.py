@@ -11,7 +11,10 @@ broadcast. Exact filters (ints, ``Fraction``s, strings, ``fmpq``) give exact res
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import flint
@@ -37,7 +40,8 @@ __all__ = [
     "from_torch",
 ]
 
-Filters = list[NDArray[np.float64]] | list[list[flint.fmpq]]
+# float filters are NDArrays, exact ones lists of fmpq; callers branch on _is_exact
+Filters = list[Any]
 
 
 def _as_arch(arch: Any) -> Architecture:
@@ -70,10 +74,10 @@ def coerce_filters(arch: Architecture, filters: Any, exact: bool | None = None) 
         exact = forms.is_exact_input(list(filters))
     if exact:
         out_e = [forms.as_exact(f, f"filters[{i}]") for i, f in enumerate(filters)]
-        for i, (f, ki) in enumerate(zip(out_e, arch.k, strict=True)):
-            if len(f) != ki:
+        for i, (fe, ki) in enumerate(zip(out_e, arch.k, strict=True)):
+            if len(fe) != ki:
                 raise FilterError(
-                    f"filters[{i}]", f"has {len(f)} entries but layer {i + 1} has k={ki}"
+                    f"filters[{i}]", f"has {len(fe)} entries but layer {i + 1} has k={ki}"
                 )
         return out_e
     out_f = [forms.as_float(f, f"filters[{i}]") for i, f in enumerate(filters)]
@@ -110,10 +114,46 @@ def mu(arch: Architecture, filters: Any, exact: bool | None = None) -> Any:
     return _mu_float(list(fs), arch.S)  # type: ignore[arg-type]
 
 
+_CHUNK = 8192  # rows per block: the working set of a block stays in the L2 cache
+_executor: ThreadPoolExecutor | None = None
+
+
 def _mu_float(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.float64]:
-    acc = np.array(fs[0], dtype=np.float64, copy=True)
-    for w, Si in zip(fs[1:], S[1:], strict=True):
-        acc = _mul_upsampled(acc, w, Si)
+    batch = np.broadcast_shapes(*(f.shape[:-1] for f in fs))
+    B = math.prod(batch)
+    flat = [np.broadcast_to(f, (*batch, f.shape[-1])).reshape(B, f.shape[-1]) for f in fs]
+    n = sum((f.shape[-1] - 1) * Si for f, Si in zip(fs, S, strict=True)) + 1
+    out = np.empty((B, n))
+
+    def block(i: int) -> None:
+        out[i : i + _CHUNK] = _mu_block([f[i : i + _CHUNK] for f in flat], S).T
+
+    starts = range(0, B, _CHUNK)
+    if len(starts) > 1:
+        # numpy releases the GIL in its loops, so blocks run in parallel on several cores
+        global _executor
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
+        list(_executor.map(block, starts))
+    else:
+        for i in starts:
+            block(i)
+    return out.reshape(*batch, n)
+
+
+def _mu_block(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.float64]:
+    """Product for a block of rows, in (taps, rows) layout so each tap is one contiguous
+    multiply-add over all rows."""
+    acc = np.ascontiguousarray(fs[0].T)
+    for f, Si in zip(fs[1:], S[1:], strict=True):
+        w = f.T
+        k, n = w.shape[0], acc.shape[0]
+        nxt = np.zeros((n + Si * (k - 1), acc.shape[1]))
+        tmp = np.empty_like(acc)
+        for j in range(k):
+            np.multiply(acc, w[j], out=tmp)
+            nxt[j * Si : j * Si + n] += tmp
+        acc = nxt
     return acc
 
 
@@ -235,6 +275,7 @@ def from_torch(module: Any) -> tuple[Architecture, list[NDArray[np.float64]]]:
     ``Conv1d(1, 1, k, stride=s, bias=False)`` layers without padding, dilation or groups."""
     import torch
 
+    convs: list[Any]
     if isinstance(module, torch.nn.Conv1d):
         convs = [module]
     elif isinstance(module, torch.nn.Sequential):

@@ -1,0 +1,1554 @@
+"""Experiments: many trainings and critical-point searches, stored, summarised and plotted.
+
+An experiment is described by a TOML config (reference: ``docs/experiments.md``): a list of
+architectures (LCNs ``k``, ``s``; dense networks ``widths``), how many datasets per
+architecture, how many gradient-descent trainings and critical-point search starts per dataset,
+and the optimizer settings. :func:`run_experiment` works through it chunk by chunk:
+
+* a *chunk* is one (architecture, dataset, task, part): ``task = "train"`` trains up to
+  ``training.chunk`` networks from random initializations on one dataset, ``task = "search"``
+  solves ``grad L = 0`` from all search starts of one dataset (so deduplication of the
+  critical points of one loss is complete);
+* each chunk's points are classified (MATH.md 5-8: zero, regular, smooth or singular,
+  interior or boundary, pure or spurious) and written to the SQLite store in one transaction
+  together with the mark that the chunk is done. An interrupted experiment (Ctrl-C, ``kill
+  -9``) therefore loses at most the chunk in flight, and a rerun with the same config skips the
+  chunks already done. Seeds are derived from ``(seed, task, architecture name, dataset,
+  part)``, so a resumed experiment stores exactly what an uninterrupted one would have;
+* a store remembers the hash of the config that made it; another config is refused.
+
+At the end, :func:`summary_table` counts gradient-descent limits and critical points per
+architecture split into the categories of :data:`CATEGORIES`, :func:`checks` compares the
+counts with the theorem of MATH.md 8, and :func:`write_plots` draws them.
+
+Torch is imported only when chunks run (``import lcn.experiment`` does not import it).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import hashlib
+import json
+import math
+import re
+import sqlite3
+import time
+import tomllib
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lcn.architecture import Architecture
+from lcn.errors import ConfigError, LCNError
+
+__all__ = [
+    "CATEGORIES",
+    "CATEGORY_LABELS",
+    "ArchSpec",
+    "Chunk",
+    "ExperimentConfig",
+    "ArchSummary",
+    "Counts",
+    "Check",
+    "Summary",
+    "Store",
+    "default_config_text",
+    "load_config",
+    "parse_config",
+    "plan_chunks",
+    "run_experiment",
+    "summarize",
+    "checks",
+    "summary_table",
+    "write_plots",
+]
+
+#: Categories of a critical point, in the order of the table (MATH.md 5-8). ``zero``:
+#: ``mu(w) = 0``; ``pure_smooth_interior``: regular, ``mu(w)`` a smooth interior point of ``M``
+#: and critical for the loss on ``M`` (what the theorem of MATH.md 8 promises for reduced
+#: architectures); ``singular``: ``mu(w)`` a singular point of ``M``; ``boundary``: on the
+#: relative boundary; ``spurious``: ``mu(w)`` not critical for the loss on its stratum.
+CATEGORIES = ("zero", "pure_smooth_interior", "singular", "boundary", "spurious")
+CATEGORY_LABELS = {
+    "zero": "zero",
+    "pure_smooth_interior": "pure smooth interior",
+    "singular": "singular",
+    "boundary": "boundary",
+    "spurious": "spurious",
+    "unconverged": "not converged",
+}
+#: Rows that did not reach a critical point within the tolerance carry this category.
+UNCONVERGED = "unconverged"
+TASKS = ("train", "search")
+STORE_FORMAT = "lcn-experiment-store 1"
+
+_NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
+_DEFAULT_RESOURCE = "default_experiment.toml"
+
+
+# ---------------------------------------------------------------------------------------------
+# Config
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """One architecture of an experiment with its data sizes and budgets (overrides applied).
+
+    ``kind`` is ``"lcn"`` (``k``, ``s``) or ``"dense"`` (``widths = (n_0, ..., n_L)``, input
+    first). ``N`` is the number of samples per dataset (MATH.md 8: the theorem assumes
+    ``N >= d + 1``), ``n_out`` the output length ``n_L``.
+    """
+
+    name: str
+    kind: str
+    k: tuple[int, ...] | None
+    s: tuple[int, ...] | None
+    widths: tuple[int, ...] | None
+    N: int
+    n_out: int
+    datasets: int
+    inits: int
+    starts: int
+    steps: int
+    lr: float | None
+    noise: float | None
+    path: str | None
+
+    def build(self) -> Any:
+        """The architecture object: :class:`lcn.Architecture` or ``lcn.dense.DenseArchitecture``."""
+        if self.kind == "lcn":
+            return Architecture(self.k, self.s)
+        from lcn.dense import DenseArchitecture
+
+        return DenseArchitecture(self.widths)
+
+    @property
+    def lcn(self) -> Architecture | None:
+        """The LCN architecture, or ``None`` for a dense network."""
+        return Architecture(self.k, self.s) if self.kind == "lcn" else None
+
+    @property
+    def family(self) -> str:
+        """Which statement of MATH.md 8 speaks about this architecture.
+
+        ``"dense"``; ``"reduced, strides > 1"`` (the theorem); ``"reduced"`` (one layer, or
+        stride one everywhere with one layer: the theorem applies trivially); ``"stride one,
+        filling"`` / ``"stride one, not filling"`` (MATH.md 3: ``M`` is everything iff at most
+        one ``d_i`` is odd); ``"not reduced"`` otherwise.
+        """
+        arch = self.lcn
+        if arch is None:
+            return "dense"
+        if arch.is_reduced:
+            return "reduced, strides > 1" if arch.layers > 1 else "reduced"
+        if all(si == 1 for si in arch.s):
+            odd = sum(1 for di in arch.d if di % 2 == 1)
+            return "stride one, filling" if odd <= 1 else "stride one, not filling"
+        return "not reduced"
+
+    @property
+    def theorem_applies(self) -> bool:
+        """The hypotheses of the theorem of MATH.md 8 hold: reduced LCN, Gaussian (generic)
+        data with ``N >= d + 1``."""
+        arch = self.lcn
+        return (
+            arch is not None
+            and arch.is_reduced
+            and self.path is None
+            and self.N >= arch.degree + 1
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (also what the config hash is computed from)."""
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.kind == "lcn":
+            out["k"], out["s"] = list(self.k or ()), list(self.s or ())
+        else:
+            out["widths"] = list(self.widths or ())
+        out.update(
+            N=self.N,
+            n_out=self.n_out,
+            datasets=self.datasets,
+            inits=self.inits,
+            starts=self.starts,
+            steps=self.steps,
+            lr=self.lr,
+            noise=self.noise,
+            path=self.path,
+        )
+        return out
+
+    def task_label(self) -> str:
+        """Short description of the data, stored in the ``task`` column."""
+        if self.path is not None:
+            return f"file {self.path}"
+        noise = "" if self.noise is None else f",noise={self.noise:g}"
+        return f"gaussian(N={self.N},n_out={self.n_out}{noise})"
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A validated experiment config (see ``docs/experiments.md``).
+
+    ``hash`` identifies everything that influences the results (all settings but ``store``
+    and ``description``): a store only accepts chunks of the config hash it was created with.
+    """
+
+    name: str
+    description: str
+    store: Path
+    seed: int
+    device: str
+    init: str
+    optimizer: str
+    polish: bool
+    chunk: int
+    tol: float | None
+    architectures: tuple[ArchSpec, ...]
+    source: str = field(default="", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Normalized plain-JSON form of every setting that influences results."""
+        return {
+            "name": self.name,
+            "seed": self.seed,
+            "device": self.device,
+            "init": self.init,
+            "optimizer": self.optimizer,
+            "polish": self.polish,
+            "chunk": self.chunk,
+            "tol": self.tol,
+            "architectures": [a.to_dict() for a in self.architectures],
+        }
+
+    @property
+    def hash(self) -> str:
+        """First 16 hex digits of the SHA-256 of the canonical JSON of :meth:`to_dict`."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def arch(self, name: str) -> ArchSpec:
+        """The architecture called ``name``."""
+        for a in self.architectures:
+            if a.name == name:
+                return a
+        raise ConfigError("architecture", f"no architecture named {name!r} in this config")
+
+
+class _Table:
+    """Reads one TOML table, checking types, and complains about unknown keys by full name."""
+
+    def __init__(self, raw: Any, prefix: str) -> None:
+        if not isinstance(raw, dict):
+            raise ConfigError(prefix, f"must be a table, got {_tname(raw)}")
+        self.raw = dict(raw)
+        self.prefix = prefix
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def has(self, name: str) -> bool:
+        return name in self.raw
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.seen.add(name)
+        return self.raw.get(name, default)
+
+    def int_(self, name: str, default: Any, minimum: int = 0) -> Any:
+        v = self.get(name, default)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ConfigError(self.key(name), f"must be an integer, got {_tname(v)} {v!r}")
+        if v < minimum:
+            raise ConfigError(self.key(name), f"is {v}; it must be an integer >= {minimum}")
+        return v
+
+    def float_(self, name: str, default: Any, positive: bool = False) -> Any:
+        v = self.get(name, default)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ConfigError(self.key(name), f"must be a number, got {_tname(v)} {v!r}")
+        v = float(v)
+        if not math.isfinite(v) or v < 0 or (positive and v == 0):
+            bound = "> 0" if positive else ">= 0"
+            raise ConfigError(self.key(name), f"is {v!r}; it must be a finite number {bound}")
+        return v
+
+    def bool_(self, name: str, default: bool) -> bool:
+        v = self.get(name, default)
+        if not isinstance(v, bool):
+            raise ConfigError(self.key(name), f"must be true or false, got {_tname(v)} {v!r}")
+        return v
+
+    def str_(self, name: str, default: Any, choices: Sequence[str] | None = None) -> Any:
+        v = self.get(name, default)
+        if v is None:
+            return None
+        if not isinstance(v, str):
+            raise ConfigError(self.key(name), f"must be a string, got {_tname(v)} {v!r}")
+        if choices is not None and v not in choices:
+            raise ConfigError(
+                self.key(name), f"is {v!r}; choose one of {', '.join(map(repr, choices))}"
+            )
+        return v
+
+    def int_list(self, name: str) -> tuple[int, ...] | None:
+        v = self.get(name)
+        if v is None:
+            return None
+        if isinstance(v, str):
+            from lcn.architecture import parse_int_list
+
+            try:
+                v = list(parse_int_list(v, self.key(name)))
+            except LCNError as exc:
+                raise ConfigError(self.key(name), exc.message) from None
+        if not isinstance(v, list) or not v:
+            raise ConfigError(
+                self.key(name), f"must be a non-empty list of positive integers, got {v!r}"
+            )
+        for i, x in enumerate(v):
+            if isinstance(x, bool) or not isinstance(x, int) or x < 1:
+                raise ConfigError(
+                    self.key(name), f"entry {i} is {x!r}; entries must be positive integers"
+                )
+        return tuple(v)
+
+    def finish(self) -> None:
+        unknown = [k for k in self.raw if k not in self.seen]
+        if unknown:
+            bad = unknown[0]
+            near = difflib.get_close_matches(bad, sorted(self.seen), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            allowed = ", ".join(sorted(self.seen))
+            raise ConfigError(self.key(bad), f"unknown key{hint} (allowed here: {allowed})")
+
+
+def _tname(v: Any) -> str:
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "table",
+    }.get(type(v), type(v).__name__)
+
+
+_INITS = ("gaussian", "small", "tied")
+_OPTIMIZERS = ("gd", "none")
+
+
+def _training_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Allowed ``init``/``optimizer`` values: what :mod:`lcn.training` declares (``INITS``,
+    ``OPTIMIZERS``) when it does, else the documented defaults. Reading them does not import
+    torch."""
+    try:
+        from lcn import training
+    except ImportError:
+        return _INITS, _OPTIMIZERS
+    inits = tuple(getattr(training, "INITS", _INITS))
+    opts = tuple(getattr(training, "OPTIMIZERS", _OPTIMIZERS))
+    return inits, opts
+
+
+def parse_config(
+    text: str, source: str = "<config>", name: str | None = None, check_files: bool = True
+) -> ExperimentConfig:
+    """Parse and validate an experiment config given as TOML text.
+
+    Every error is a :class:`ConfigError` naming the key (``"architectures[2].k"``,
+    ``"training.steps"``) and raised before anything runs: unknown keys, wrong types,
+    impossible architectures (``k``/``s`` lengths that differ, zero sizes, dense ``widths`` with
+    fewer than two entries), a ``data.path`` that does not exist (unless ``check_files`` is
+    false). ``name`` is the default of the ``name`` key (the file stem for a file).
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, f"is not valid TOML: {exc}") from None
+    top = _Table(raw, "")
+    cfg_name = top.str_("name", name or "experiment")
+    if not _NAME.match(cfg_name):
+        raise ConfigError("name", f"is {cfg_name!r}; use letters, digits and . _ + - only")
+    description = top.str_("description", "")
+    store = top.str_("store", None)
+    seed = top.int_("seed", 0)
+    device = top.str_("device", "cpu")
+    if not re.match(r"^(cpu|cuda(:\d+)?)$", device):
+        raise ConfigError("device", f"is {device!r}; use 'cpu', 'cuda' or 'cuda:N'")
+
+    data = _Table(top.get("data", {}), "data")
+    kind = data.str_("kind", "gaussian", ("gaussian", "file"))
+    N_default = data.get("N", "auto")
+    n_out_default = data.int_("n_out", 1, minimum=1)
+    noise_default = data.float_("noise", None)
+    datasets_default = data.int_("datasets", 1, minimum=1)
+    path_default = data.str_("path", None)
+    if kind == "file" and path_default is None:
+        raise ConfigError("data.path", "is missing; data.kind = 'file' needs a .npz or .csv path")
+    if kind == "gaussian" and path_default is not None:
+        raise ConfigError("data.path", "is only used with data.kind = 'file'")
+    _check_N(N_default, "data.N")
+    data.finish()
+
+    tr = _Table(top.get("training", {}), "training")
+    inits_choices, opt_choices = _training_choices()
+    inits_default = tr.int_("inits", 10)
+    init = tr.str_("init", "gaussian", inits_choices)
+    optimizer = tr.str_("optimizer", "gd", opt_choices)
+    steps_default = tr.int_("steps", 2000, minimum=1)
+    lr_default = tr.float_("lr", None, positive=True)
+    polish = tr.bool_("polish", True)
+    chunk = tr.int_("chunk", 256, minimum=1)
+    tr.finish()
+
+    se = _Table(top.get("search", {}), "search")
+    starts_default = se.int_("starts", 10)
+    se.finish()
+
+    cl = _Table(top.get("classify", {}), "classify")
+    tol = cl.float_("tol", None, positive=True)
+    cl.finish()
+
+    arch_list = top.get("architectures")
+    if arch_list is None:
+        raise ConfigError(
+            "architectures", "is missing; add [[architectures]] tables (k, s or widths)"
+        )
+    if not isinstance(arch_list, list) or not arch_list:
+        raise ConfigError("architectures", "must be a non-empty array of tables [[architectures]]")
+    top.finish()
+
+    specs: list[ArchSpec] = []
+    for i, entry in enumerate(arch_list):
+        key = f"architectures[{i}]"
+        t = _Table(entry, key)
+        k = t.int_list("k")
+        s = t.int_list("s")
+        widths = t.int_list("widths")
+        if widths is not None and (k is not None or s is not None):
+            raise ConfigError(key, "give either k (and s) for an LCN or widths for a dense network")
+        if widths is None and k is None:
+            raise ConfigError(key + ".k", "is missing; give k (and s) for an LCN or widths")
+        n_out = t.int_("n_out", None, minimum=1)
+        if widths is not None:
+            if len(widths) < 2:
+                raise ConfigError(
+                    key + ".widths", "needs at least two entries (input and output width)"
+                )
+            if n_out is not None and n_out != widths[-1]:
+                raise ConfigError(
+                    key + ".n_out", f"is {n_out} but a dense network's output is widths[-1]"
+                )
+            n_out = widths[-1]
+            label = "dense " + "-".join(map(str, widths))
+            degree = None
+        else:
+            assert k is not None
+            try:
+                arch = Architecture(k, s)
+            except LCNError as exc:
+                raise ConfigError(f"{key}.{exc.argument}", exc.message) from None
+            k, s = arch.k, arch.s
+            label = f"k={','.join(map(str, k))} s={','.join(map(str, s))}"
+            degree = arch.degree
+            if n_out is None:
+                n_out = n_out_default
+        arch_name = t.str_("name", label)
+        N_raw = t.get("N", N_default)
+        N = _check_N(N_raw, key + ".N" if t.has("N") else "data.N")
+        if N == "auto":
+            assert widths is not None or degree is not None
+            N = degree + 1 if degree is not None else widths[0]  # type: ignore[index]
+        path = t.str_("path", path_default)
+        if path is not None:
+            if kind != "file":
+                raise ConfigError(key + ".path", "is only used with data.kind = 'file'")
+            if check_files and not Path(path).is_file():
+                raise ConfigError(key + ".path" if t.has("path") else "data.path",
+                                  f"{path!r} is not a file")
+        datasets = t.int_("datasets", datasets_default, minimum=1)
+        if path is not None and datasets != 1:
+            raise ConfigError(key + ".datasets", "must be 1 when the data come from a file")
+        spec = ArchSpec(
+            name=arch_name,
+            kind="dense" if widths is not None else "lcn",
+            k=k,
+            s=s,
+            widths=widths,
+            N=int(N),
+            n_out=int(n_out),
+            datasets=datasets,
+            inits=t.int_("inits", inits_default),
+            starts=t.int_("starts", starts_default),
+            steps=t.int_("steps", steps_default, minimum=1),
+            lr=t.float_("lr", lr_default, positive=True),
+            noise=t.float_("noise", noise_default),
+            path=path,
+        )
+        t.finish()
+        if spec.kind == "dense":
+            try:
+                spec.build()
+            except LCNError as exc:
+                raise ConfigError(f"{key}.widths", exc.message) from None
+            except ImportError:
+                pass  # lcn.dense not available: the run will say so
+        if any(a.name == spec.name for a in specs):
+            raise ConfigError(key + ".name", f"{spec.name!r} is used twice; names must differ")
+        specs.append(spec)
+
+    store_path = Path(store) if store is not None else Path("results") / f"{cfg_name}.sqlite"
+    return ExperimentConfig(
+        name=cfg_name,
+        description=description,
+        store=store_path,
+        seed=seed,
+        device=device,
+        init=init,
+        optimizer=optimizer,
+        polish=polish,
+        chunk=chunk,
+        tol=tol,
+        architectures=tuple(specs),
+        source=text,
+    )
+
+
+def _check_N(v: Any, key: str) -> int | str:
+    if v == "auto":
+        return "auto"
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ConfigError(key, f"is {v!r}; give a positive integer or 'auto' (d+1 for an LCN)")
+    return v
+
+
+def default_config_text() -> str:
+    """The TOML text of the embedded default experiment (the main job of ``make run``)."""
+    return resources.files("lcn").joinpath(_DEFAULT_RESOURCE).read_text(encoding="utf-8")
+
+
+def load_config(path: str | Path | None = None) -> ExperimentConfig:
+    """Read and validate a config file; ``None`` gives the embedded default experiment."""
+    if path is None:
+        return parse_config(default_config_text(), "default config", name="main")
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("CONFIG", f"{str(p)!r} is not a file; give a TOML experiment config")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("CONFIG", f"cannot read {str(p)!r}: {exc}") from None
+    return parse_config(text, str(p), name=p.stem)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan and seeds
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One unit of work, written to the store in one transaction.
+
+    ``task = "train"``: runs ``first .. first+count-1`` of the architecture (run ``r`` trains on
+    dataset ``r // inits``), ``part`` numbers the chunk. ``task = "search"``: the search of
+    dataset ``part`` from ``count`` starts (one chunk per dataset, so the deduplication of the
+    critical points of one loss is complete).
+    """
+
+    arch: str
+    task: str
+    part: int
+    first: int
+    count: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.arch, self.task, self.part)
+
+    @property
+    def label(self) -> str:
+        if self.task == "train":
+            return f"train runs {self.first}-{self.first + self.count - 1}"
+        return f"search dataset {self.part}"
+
+
+def plan_chunks(config: ExperimentConfig) -> list[Chunk]:
+    """All chunks of an experiment in the order they run: architecture by architecture, the
+    trainings (batched across datasets, ``training.chunk`` runs per chunk), then the searches
+    (one chunk per dataset)."""
+    out: list[Chunk] = []
+    for a in config.architectures:
+        total = a.datasets * a.inits
+        for part, first in enumerate(range(0, total, config.chunk)):
+            out.append(Chunk(a.name, "train", part, first, min(config.chunk, total - first)))
+        if a.starts > 0:
+            out.extend(Chunk(a.name, "search", j, 0, a.starts) for j in range(a.datasets))
+    return out
+
+
+def derive_seed(seed: int, *parts: Any) -> int:
+    """A 31-bit seed from the experiment seed and a path of labels (stable across runs and
+    machines: CRC32 of strings, NumPy ``SeedSequence`` mixing)."""
+    words = [seed & 0xFFFFFFFF, seed >> 32 & 0xFFFFFFFF]
+    for p in parts:
+        words.append(zlib.crc32(p.encode()) if isinstance(p, str) else int(p) & 0xFFFFFFFF)
+    state = np.random.SeedSequence(words).generate_state(1, dtype=np.uint32)[0]
+    return int(state) & 0x7FFFFFFF
+
+
+# ---------------------------------------------------------------------------------------------
+# Store
+# ---------------------------------------------------------------------------------------------
+
+_POINT_COLUMNS = """
+    arch TEXT NOT NULL, arch_kind TEXT NOT NULL, arch_spec TEXT NOT NULL,
+    family TEXT NOT NULL, task TEXT NOT NULL, dataset INTEGER NOT NULL,
+    data_seed INTEGER NOT NULL, seed INTEGER NOT NULL, config_hash TEXT NOT NULL,
+    loss REAL, loss_rel REAL, grad_norm REAL, rel_grad_norm REAL, converged INTEGER,
+    category TEXT NOT NULL, zero INTEGER, regular INTEGER, rank INTEGER, smooth INTEGER,
+    singular_component, boundary, pure INTEGER, morse_index INTEGER, invariants TEXT,
+    params TEXT
+"""
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    arch TEXT NOT NULL, task TEXT NOT NULL, part INTEGER NOT NULL, rows INTEGER NOT NULL,
+    unconverged INTEGER NOT NULL, seconds REAL NOT NULL, finished TEXT NOT NULL,
+    PRIMARY KEY (arch, task, part));
+CREATE TABLE IF NOT EXISTS datasets (
+    arch TEXT NOT NULL, dataset INTEGER NOT NULL, data_seed INTEGER NOT NULL, task TEXT NOT NULL,
+    N INTEGER NOT NULL, n_in INTEGER NOT NULL, n_out INTEGER NOT NULL, loss_zero REAL NOT NULL,
+    PRIMARY KEY (arch, dataset));
+CREATE TABLE IF NOT EXISTS runs (
+    {_POINT_COLUMNS},
+    run INTEGER NOT NULL, init TEXT, optimizer TEXT, steps INTEGER, invariant_drift REAL,
+    PRIMARY KEY (arch, dataset, run));
+CREATE TABLE IF NOT EXISTS critical_points (
+    {_POINT_COLUMNS},
+    point INTEGER NOT NULL, starts INTEGER, hits INTEGER,
+    PRIMARY KEY (arch, dataset, point));
+CREATE VIEW IF NOT EXISTS points AS
+    SELECT 'train' AS source, arch, dataset, category, converged, loss, loss_rel FROM runs
+    UNION ALL
+    SELECT 'search' AS source, arch, dataset, category, converged, loss, loss_rel
+    FROM critical_points;
+"""
+
+_RUN_FIELDS = (
+    "arch arch_kind arch_spec family task dataset data_seed seed config_hash loss loss_rel "
+    "grad_norm rel_grad_norm converged category zero regular rank smooth singular_component "
+    "boundary pure morse_index invariants params run init optimizer steps invariant_drift"
+).split()
+_CP_FIELDS = [*_RUN_FIELDS[:25], "point", "starts", "hits"]
+
+
+class Store:
+    """The SQLite store of one experiment (one file; stdlib :mod:`sqlite3`).
+
+    Tables: ``meta`` (format, config hash, config JSON and TOML, version, creation time),
+    ``chunks`` (one row per finished chunk), ``datasets`` (seeds, sizes, ``loss_zero = ||Y||^2``),
+    ``runs`` (one row per training), ``critical_points`` (one row per distinct critical point
+    found by a search), and the view ``points`` (both, with a ``source`` column).
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def create_or_resume(cls, path: str | Path, config: ExperimentConfig) -> Store:
+        """Open the store for ``config``: create it, or resume it when it was made by the same
+        config. A store of another config (different hash) is refused with a
+        :class:`ConfigError` naming ``store``: results are never overwritten."""
+        p = Path(path)
+        if p.exists():
+            store = cls.open(p)
+            have = store.meta().get("config_hash")
+            if have != config.hash:
+                store.close()
+                raise ConfigError(
+                    "store",
+                    f"{str(p)!r} holds results of another config (hash {have}, this config "
+                    f"{config.hash}); give another store path (--store or 'store = ...') or "
+                    "remove that file yourself",
+                )
+            return store
+        p.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(p, timeout=30.0)
+        store = cls(p, conn)
+        store._pragmas()
+        with conn:
+            conn.executescript(_SCHEMA)
+            from lcn import __version__
+
+            meta = {
+                "format": STORE_FORMAT,
+                "config_hash": config.hash,
+                "config_json": json.dumps(config.to_dict(), sort_keys=True),
+                "config_toml": config.source,
+                "lcn_version": __version__,
+                "created": _now(),
+            }
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+        return store
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open an existing store (for :func:`summarize` or resuming); refuses a file that is not
+        an lcn experiment store."""
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError("RESULTS", f"{str(p)!r} is not a file; give an experiment store")
+        try:
+            conn = sqlite3.connect(p, timeout=30.0)
+            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError:
+            raise ConfigError("RESULTS", f"{str(p)!r} is not an lcn experiment store") from None
+        if rows.get("format") != STORE_FORMAT:
+            conn.close()
+            raise ConfigError("RESULTS", f"{str(p)!r} is not an lcn experiment store")
+        store = cls(p, conn)
+        store._pragmas()
+        return store
+
+    def _pragmas(self) -> None:
+        # WAL: readers (lcn report while a run goes on) never block the writer; a commit is
+        # atomic, so kill -9 loses at most the chunk in flight.
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def config(self) -> ExperimentConfig:
+        """The config that made this store (re-parsed from its stored TOML)."""
+        m = self.meta()
+        name = json.loads(m["config_json"])["name"]
+        cfg = parse_config(
+            m["config_toml"], f"{self.path} (stored config)", name=name, check_files=False
+        )
+        if cfg.hash != m["config_hash"]:
+            # The stored text is authoritative for humans; the hash for identity. A mismatch
+            # means the config format changed since the store was written.
+            raise ConfigError(
+                "RESULTS",
+                f"{str(self.path)!r} was written by another lcn version "
+                f"({m.get('lcn_version')}); its config no longer hashes the same",
+            )
+        return cfg
+
+    def done_chunks(self) -> set[tuple[str, str, int]]:
+        rows = self.conn.execute("SELECT arch, task, part FROM chunks").fetchall()
+        return {(a, t, int(p)) for a, t, p in rows}
+
+    def rows(self, table: str, columns: Sequence[str], where: str = "") -> list[tuple[Any, ...]]:
+        if table not in ("runs", "critical_points", "datasets", "chunks", "points"):
+            raise ValueError(table)
+        sql = f"SELECT {', '.join(columns)} FROM {table} {where}"
+        return self.conn.execute(sql).fetchall()
+
+    # -- writing -------------------------------------------------------------------------------
+    def write_chunk(
+        self,
+        chunk: Chunk,
+        seconds: float,
+        dataset_rows: Sequence[Mapping[str, Any]],
+        rows: Sequence[Mapping[str, Any]],
+        unconverged: int,
+    ) -> None:
+        """Write a chunk's rows, its datasets (once) and its done mark in one transaction."""
+        table, fields = (
+            ("runs", _RUN_FIELDS) if chunk.task == "train" else ("critical_points", _CP_FIELDS)
+        )
+        sql = f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})"
+        dcols = ("arch", "dataset", "data_seed", "task", "N", "n_in", "n_out", "loss_zero")
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [[d[c] for c in dcols] for d in dataset_rows],
+            )
+            self.conn.executemany(sql, [[r.get(f) for f in fields] for r in rows])
+            self.conn.execute(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*chunk.key, len(rows), int(unconverged), float(seconds), _now()),
+            )
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------------
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _per_point_params(params: Any, n: int) -> list[Any]:
+    """Split batched parameters (a list of per-layer arrays with leading batch axis ``n``, or
+    one array of shape ``(n, P)``) into ``n`` JSON-ready lists."""
+    if isinstance(params, list | tuple):
+        layers = [_to_numpy(p) for p in params]
+        if all(a.ndim >= 1 and a.shape[0] == n for a in layers):
+            return [[a[i].tolist() for a in layers] for i in range(n)]
+        if len(layers) == n:  # already one entry per point
+            return [a.tolist() for a in layers]
+    arr = _to_numpy(params)
+    if arr.ndim >= 1 and arr.shape[0] == n:
+        return [arr[i].tolist() for i in range(n)]
+    raise ValueError(f"cannot split parameters of shape {getattr(arr, 'shape', None)} into {n}")
+
+
+def _column(values: Any, n: int) -> list[Any]:
+    if values is None:
+        return [None] * n
+    if isinstance(values, int | float | bool | np.generic):
+        return [values] * n
+    arr = list(_to_numpy(values).tolist()) if not isinstance(values, list | tuple) else list(values)
+    if len(arr) != n:
+        raise ValueError(f"expected {n} values, got {len(arr)}")
+    return arr
+
+
+_CLASS_FIELDS = (
+    "category", "zero", "regular", "rank", "smooth", "singular_component", "boundary", "pure",
+    "morse_index", "invariants",
+)
+
+
+def _sql_value(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if v is None or isinstance(v, str | int | float):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None if math.isnan(v) else v
+        return v
+    if isinstance(v, bool):
+        return int(v)
+    if hasattr(v, "tolist"):
+        v = v.tolist()
+    if isinstance(v, tuple):
+        v = list(v)
+    try:
+        return json.dumps(v, default=str)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _classification_rows(info: Any, n: int) -> list[dict[str, Any]]:
+    """Per-point classification fields from what ``classify_critical_points`` returns: a sequence
+    of per-point records (objects or mappings) or one record of per-point arrays."""
+    def field_of(rec: Any, name: str) -> Any:
+        if isinstance(rec, Mapping):
+            return rec.get(name)
+        return getattr(rec, name, None)
+
+    if isinstance(info, Sequence) and not isinstance(info, str) and len(info) == n and (
+        n == 0 or not isinstance(info[0], int | float)
+    ):
+        return [{f: _sql_value(field_of(r, f)) for f in _CLASS_FIELDS} for r in info]
+    cols = {f: _column(field_of(info, f), n) for f in _CLASS_FIELDS}
+    return [{f: _sql_value(cols[f][i]) for f in _CLASS_FIELDS} for i in range(n)]
+
+
+class _Runner:
+    """Executes chunks: makes the datasets of an architecture (cached while its chunks run),
+    trains or searches, classifies, and turns the results into store rows."""
+
+    def __init__(self, config: ExperimentConfig) -> None:
+        from lcn import critical, training
+
+        self.config = config
+        self.training = training
+        self.critical = critical
+        self._arch_name: str | None = None
+        self._arch: Any = None
+        self._data: dict[int, tuple[Any, Any, dict[str, Any]]] = {}
+
+    def arch(self, spec: ArchSpec) -> Any:
+        if self._arch_name != spec.name:
+            self._arch_name, self._arch, self._data = spec.name, spec.build(), {}
+        return self._arch
+
+    def dataset(self, spec: ArchSpec, j: int) -> tuple[Any, Any, dict[str, Any]]:
+        """``(data, gram form, datasets row)`` of dataset ``j`` of ``spec``."""
+        arch = self.arch(spec)
+        if j not in self._data:
+            data_seed = derive_seed(self.config.seed, "data", spec.name, j)
+            if spec.path is not None:
+                data = self.training.load_dataset(spec.path, arch, spec.n_out)
+            else:
+                kwargs: dict[str, Any] = {}
+                if spec.noise is not None:
+                    kwargs["noise"] = spec.noise
+                data = self.training.gaussian_dataset(
+                    arch, spec.n_out, spec.N, data_seed, **kwargs
+                )
+            gram = self.training.gram_form(arch, data)
+            X, Y = _to_numpy(data.X), _to_numpy(data.Y)
+            row = {
+                "arch": spec.name,
+                "dataset": j,
+                "data_seed": data_seed,
+                "task": spec.task_label(),
+                "N": int(X.shape[-1]),
+                "n_in": int(X.shape[0]),
+                "n_out": int(Y.shape[0]),
+                "loss_zero": float(np.sum(Y * Y)),
+            }
+            self._data[j] = (data, gram, row)
+        return self._data[j]
+
+    def classify(self, arch: Any, gram: Any, params: Any) -> Any:
+        tol = self.config.tol
+        if tol is None:
+            return self.critical.classify_critical_points(arch, gram, params)
+        return self.critical.classify_critical_points(arch, gram, params, tol)
+
+    def split(self, spec: ArchSpec, arch: Any, theta: np.ndarray) -> list[Any]:
+        """Per-point parameters as nested lists, one entry per layer (filters for an LCN,
+        matrices for a dense network)."""
+        if theta.ndim != 2 or theta.shape[0] == 0:
+            return [row.tolist() for row in theta]
+        if spec.kind == "lcn":
+            from lcn.parametrization import split_params
+
+            layers = split_params(arch, theta)
+        else:
+            from lcn.dense import split_dense
+
+            layers = split_dense(arch, theta)
+        return [[layer[i].tolist() for layer in layers] for i in range(theta.shape[0])]
+
+    def run(self, chunk: Chunk) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+        """``(datasets rows, point rows, unconverged)`` of one chunk; ``unconverged`` counts
+        training runs or search starts that did not reach a critical point."""
+        spec = self.config.arch(chunk.arch)
+        arch = self.arch(spec)
+        seed = derive_seed(self.config.seed, chunk.task, spec.name, chunk.part)
+        common = {
+            "arch": spec.name,
+            "arch_kind": spec.kind,
+            "arch_spec": json.dumps(
+                {k: v for k, v in spec.to_dict().items() if k in ("k", "s", "widths")}
+            ),
+            "family": spec.family,
+            "task": spec.task_label(),
+            "config_hash": self.config.hash,
+            "seed": seed,
+        }
+        res: Any
+        if chunk.task == "train":
+            runs = list(range(chunk.first, chunk.first + chunk.count))
+            point_ds = [r // spec.inits for r in runs]
+            grams = [self.dataset(spec, j)[1] for j in point_ds]
+            res = self.training.train(
+                arch,
+                grams,
+                chunk.count,
+                init=self.config.init,
+                optimizer=self.config.optimizer,
+                steps=spec.steps,
+                lr=spec.lr,
+                device=self.config.device,
+                seed=seed,
+                polish=self.config.polish,
+            )
+            n = chunk.count
+            extra: dict[str, list[Any]] = {
+                "run": runs,
+                "steps": _column(res.steps, n),
+                "invariant_drift": _column(res.invariant_drift, n),
+                "init": [self.config.init] * n,
+                "optimizer": [self.config.optimizer] * n,
+            }
+            unconverged = int(n - np.count_nonzero(_to_numpy(res.converged)))
+        else:
+            data, gram, _ = self.dataset(spec, chunk.part)
+            res = self.training.critical_points(
+                arch, gram, chunk.count, seed=seed, device=self.config.device
+            )
+            n = int(_to_numpy(res.params).shape[0])
+            point_ds = [chunk.part] * n
+            extra = {
+                "point": list(range(n)),
+                "starts": [chunk.count] * n,
+                "hits": _column(res.count, n),
+            }
+            labels = getattr(res, "labels", None)
+            unconverged = 0 if labels is None else int(np.count_nonzero(_to_numpy(labels) < 0))
+        theta = _to_numpy(res.params).astype(np.float64)
+        loss = [float(v) for v in _column(res.loss, n)]
+        conv = [bool(v) for v in _column(res.converged, n)]
+        gnorm = _column(res.grad_norm, n)
+        rgnorm = _column(res.rel_grad_norm, n)
+        params = self.split(spec, arch, theta)
+        # classify dataset by dataset (a training chunk spans several datasets)
+        cls: list[dict[str, Any]] = [{} for _ in range(n)]
+        for j in sorted(set(point_ds)):
+            idx = [i for i in range(n) if point_ds[i] == j]
+            info = self.classify(arch, self.dataset(spec, j)[1], theta[idx])
+            for i, rec in zip(idx, _classification_rows(info, len(idx)), strict=True):
+                cls[i] = rec
+        rows = []
+        for i in range(n):
+            drow = self.dataset(spec, point_ds[i])[2]
+            row = dict(common)
+            row.update(cls[i])
+            lz = drow["loss_zero"]
+            row.update(
+                dataset=point_ds[i],
+                data_seed=drow["data_seed"],
+                loss=loss[i],
+                loss_rel=loss[i] / lz if lz > 0 else None,
+                grad_norm=_sql_value(gnorm[i]),
+                rel_grad_norm=_sql_value(rgnorm[i]),
+                converged=int(conv[i]),
+                params=json.dumps(params[i]),
+            )
+            if not conv[i]:
+                row["category"] = UNCONVERGED
+            elif row.get("category") not in CATEGORIES:
+                raise ValueError(f"unknown category {row.get('category')!r} from classification")
+            for key, vals in extra.items():
+                row[key] = _sql_value(vals[i])
+            rows.append(row)
+        drows = [self.dataset(spec, j)[2] for j in sorted(set(point_ds))]
+        if chunk.task == "search" and not drows:
+            drows = [self.dataset(spec, chunk.part)[2]]
+        return drows, rows, unconverged
+
+
+@dataclass
+class Outcome:
+    """What :func:`run_experiment` did: chunks run now, already done before, and in total."""
+
+    store: Path
+    ran: int
+    skipped: int
+    total: int
+    seconds: float
+    interrupted: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.ran + self.skipped == self.total
+
+
+def preflight(config: ExperimentConfig) -> None:
+    """Checks that need the training modules, before any training: device availability and
+    architectures the trainer can build. Raises :class:`ConfigError`."""
+    if config.device != "cpu":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("device", f"is {config.device!r} but no CUDA device is available")
+    for i, spec in enumerate(config.architectures):
+        try:
+            spec.build()
+        except LCNError as exc:
+            raise ConfigError(f"architectures[{i}]", exc.message) from None
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    store: str | Path | None = None,
+    *,
+    console: Any = None,
+    progress: bool = True,
+    max_chunks: int | None = None,
+) -> Outcome:
+    """Run (or resume) an experiment; results go to the store as each chunk finishes.
+
+    ``store`` overrides ``config.store``. Chunks already in the store are skipped.
+    ``max_chunks`` stops after that many new chunks (an interruption on purpose, for tests and
+    for spreading a long experiment over several sessions). Ctrl-C stops after rolling back the
+    chunk in flight; the outcome then says ``interrupted``.
+    """
+    path = Path(store) if store is not None else config.store
+    plan = plan_chunks(config)
+    preflight(config)
+    st = Store.create_or_resume(path, config)
+    t0 = time.perf_counter()
+    ran = skipped = 0
+    interrupted = False
+    try:
+        done = st.done_chunks()
+        todo = [c for c in plan if c.key not in done]
+        skipped = len(plan) - len(todo)
+        if max_chunks is not None:
+            todo = todo[:max_chunks]
+        if not todo:
+            return Outcome(path, 0, skipped, len(plan), 0.0)
+        runner = _Runner(config)
+        with _progress(console, progress, len(plan), skipped) as advance:
+            for chunk in todo:
+                advance(chunk, False)
+                c0 = time.perf_counter()
+                drows, rows, unconverged = runner.run(chunk)
+                st.write_chunk(chunk, time.perf_counter() - c0, drows, rows, unconverged)
+                ran += 1
+                advance(chunk, True)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        st.close()
+    return Outcome(path, ran, skipped, len(plan), time.perf_counter() - t0, interrupted)
+
+
+@contextmanager
+def _progress(
+    console: Any, enabled: bool, total: int, completed: int
+) -> Iterator[Callable[[Chunk, bool], None]]:
+    if not enabled:
+        yield lambda chunk, finished: None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as prog:
+        task = prog.add_task("chunks", total=total, completed=completed)
+
+        def advance(chunk: Chunk, finished: bool) -> None:
+            if finished:
+                prog.advance(task)
+            else:
+                prog.update(task, description=f"{chunk.arch}: {chunk.label}")
+
+        yield advance
+        prog.update(task, description="done")
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """Points of one architecture from one source (``train``: gradient-descent limits;
+    ``search``: distinct critical points found by the search)."""
+
+    total: int = 0
+    categories: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
+    unconverged: int = 0
+
+    @property
+    def converged(self) -> int:
+        return self.total - self.unconverged
+
+    @property
+    def nonzero(self) -> int:
+        return self.converged - self.categories["zero"]
+
+    @property
+    def exceptions(self) -> int:
+        """Converged non-zero points that are not pure smooth interior points."""
+        return self.nonzero - self.categories["pure_smooth_interior"]
+
+    def fraction(self, category: str) -> float:
+        return self.categories[category] / self.converged if self.converged else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "converged": self.converged,
+            "unconverged": self.unconverged,
+            "categories": dict(self.categories),
+        }
+
+
+@dataclass
+class ArchSummary:
+    """Counts of one architecture, with what MATH.md 8 says about its family."""
+
+    spec: ArchSpec
+    train: Counts
+    search: Counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.spec.name,
+            "family": self.spec.family,
+            "theorem_applies": self.spec.theorem_applies,
+            "spec": self.spec.to_dict(),
+            "train": self.train.to_dict(),
+            "search": self.search.to_dict(),
+        }
+
+
+@dataclass
+class Check:
+    """One comparison of the results with MATH.md 8. ``status``: ``"ok"`` (as stated),
+    ``"CONTRADICTS"`` (a counterexample to a theorem), ``"not observed"`` (a phenomenon MATH.md
+    calls frequent did not show up: not a contradiction, but worth a look), ``"undecided"``
+    (nothing to judge yet)."""
+
+    subject: str
+    statement: str
+    observed: str
+    status: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"subject": self.subject, "statement": self.statement,
+                "observed": self.observed, "status": self.status}
+
+
+@dataclass
+class Summary:
+    """Everything the table, the checks and the plots are made of."""
+
+    config: ExperimentConfig
+    store: Path
+    chunks_done: int
+    chunks_total: int
+    seconds: float
+    archs: list[ArchSummary]
+    losses: dict[str, dict[str, list[float]]]
+
+    @property
+    def complete(self) -> bool:
+        return self.chunks_done == self.chunks_total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config.name,
+            "config_hash": self.config.hash,
+            "store": str(self.store),
+            "chunks": {"done": self.chunks_done, "total": self.chunks_total},
+            "seconds": self.seconds,
+            "architectures": [a.to_dict() for a in self.archs],
+            "checks": [c.to_dict() for c in checks(self)],
+        }
+
+
+def summarize(store: str | Path) -> Summary:
+    """Read a store (complete or not) and count its points per architecture and category."""
+    with Store.open(store) as st:
+        config = st.config()
+        plan = plan_chunks(config)
+        done = st.done_chunks() & {c.key for c in plan}
+        seconds = float(
+            st.conn.execute("SELECT COALESCE(SUM(seconds), 0) FROM chunks").fetchone()[0]
+        )
+        counts: dict[tuple[str, str], Counts] = {}
+        losses: dict[str, dict[str, list[float]]] = {}
+        for a in config.architectures:
+            for src in TASKS:
+                counts[(a.name, src)] = Counts()
+            losses[a.name] = {"train": [], "search": []}
+        q = "SELECT source, arch, category, COUNT(*) FROM points GROUP BY source, arch, category"
+        for src, arch, cat, n in st.conn.execute(q):
+            c = counts.get((arch, src))
+            if c is None:
+                continue
+            c.total += n
+            if cat == UNCONVERGED:
+                c.unconverged += n
+            else:
+                c.categories[cat] = c.categories.get(cat, 0) + n
+        # search starts that did not converge are not points: the chunks table counts them
+        for arch, n in st.conn.execute(
+            "SELECT arch, SUM(unconverged) FROM chunks WHERE task = 'search' GROUP BY arch"
+        ):
+            c = counts.get((arch, "search"))
+            if c is not None:
+                c.total += int(n)
+                c.unconverged += int(n)
+        for src, arch, lr in st.conn.execute(
+            "SELECT source, arch, loss_rel FROM points WHERE converged = 1 AND loss_rel IS NOT NULL"
+        ):
+            if arch in losses:
+                losses[arch][src].append(float(lr))
+    archs = [
+        ArchSummary(a, counts[(a.name, "train")], counts[(a.name, "search")])
+        for a in config.architectures
+    ]
+    return Summary(config, Path(store), len(done), len(plan), seconds, archs, losses)
+
+
+def checks(summary: Summary) -> list[Check]:
+    """Compare the counts with MATH.md 8.
+
+    * Reduced architecture, Gaussian data, ``N >= d+1``: every non-zero critical point (converged
+      gradient-descent limits and search results) is pure smooth interior (regular, smooth,
+      interior, pure) -- any exception ``CONTRADICTS`` the theorem. Also the total over all
+      such architectures.
+    * Stride one, not filling: gradient descent often ends on the boundary and the search finds
+      spurious points (``not observed`` otherwise: no contradiction, MATH.md says "often").
+    * Dense: the search finds singular (rank-deficient) and spurious points.
+    """
+    out: list[Check] = []
+    total_nz = total_exc = n_thm = 0
+    for a in summary.archs:
+        spec = a.spec
+        if spec.theorem_applies:
+            nz = a.train.nonzero + a.search.nonzero
+            exc = a.train.exceptions + a.search.exceptions
+            total_nz += nz
+            total_exc += exc
+            n_thm += 1
+            status = "undecided" if nz == 0 else ("ok" if exc == 0 else "CONTRADICTS")
+            out.append(Check(spec.name, "every non-zero critical point is regular, smooth, "
+                             "interior and pure", f"{exc} exceptions in {nz} non-zero points",
+                             status))
+        elif spec.lcn is not None and spec.lcn.is_reduced:
+            arch = spec.lcn
+            why = "N < d+1" if spec.N < arch.degree + 1 else "data from a file"
+            out.append(Check(spec.name, "theorem (MATH.md 8)", f"not checked: {why}",
+                             "undecided"))
+        elif spec.family == "stride one, not filling":
+            b = a.train.categories["boundary"]
+            conv = a.train.converged
+            sp = a.search.categories["spurious"]
+            out.append(Check(spec.name, "a positive fraction of GD limits on the boundary",
+                             f"{b} of {conv} ({_pct(b, conv)})",
+                             "undecided" if conv == 0 else ("ok" if b > 0 else "not observed")))
+            out.append(Check(spec.name, "the search finds spurious critical points",
+                             f"{sp} of {a.search.converged}",
+                             "undecided" if a.search.converged == 0 else
+                             ("ok" if sp > 0 else "not observed")))
+        elif spec.family == "dense":
+            sg = a.search.categories["singular"]
+            sp = a.search.categories["spurious"]
+            conv = a.search.converged
+            for what, cnt in (("singular (rank-deficient)", sg), ("spurious", sp)):
+                out.append(Check(spec.name, f"the search finds {what} critical points",
+                                 f"{cnt} of {conv}",
+                                 "undecided" if conv == 0 else ("ok" if cnt > 0 else
+                                                                "not observed")))
+    if n_thm > 1:
+        status = "undecided" if total_nz == 0 else ("ok" if total_exc == 0 else "CONTRADICTS")
+        out.append(Check(f"all {n_thm} theorem architectures", "theorem of MATH.md 8",
+                         f"{total_exc} exceptions in {total_nz} non-zero points", status))
+    return out
+
+
+def _pct(a: int, b: int) -> str:
+    if not b:
+        return "-"
+    p = 100.0 * a / b
+    return f"{p:.0f}%" if p >= 99.95 or p == 0 else f"{p:.1f}%"
+
+
+# Two-line headers keep the table inside 80 columns.
+_SHORT_HEADS = ("zero", "pure\nsmooth\nint.", "sing-\nular", "bound-\nary", "spur-\nious")
+
+
+def summary_table(summary: Summary) -> Any:
+    """A rich table: per architecture, one row for gradient-descent limits and one for the
+    search, with counts and fractions (of converged points) per category."""
+    from rich import box
+    from rich.table import Table
+
+    title = f"experiment {summary.config.name} (config {summary.config.hash})"
+    if not summary.complete:
+        title += f"\nINCOMPLETE: {summary.chunks_done} of {summary.chunks_total} chunks done"
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+        pad_edge=False,
+        caption="count and % of converged points. GD: gradient-descent limits; search: "
+        "distinct critical points; not conv.: GD runs or search starts that did not converge",
+    )
+    table.add_column("architecture", overflow="fold", min_width=16)
+    table.add_column("points", no_wrap=True)
+    table.add_column("n", justify="right", no_wrap=True)
+    for head in _SHORT_HEADS:
+        table.add_column(head, justify="right", no_wrap=True)
+    table.add_column("not\nconv.", justify="right", no_wrap=True)
+    for a in summary.archs:
+        for src, c in (("GD", a.train), ("search", a.search)):
+            head = f"{a.spec.name}\n[dim]{a.spec.family}[/]" if src == "GD" else ""
+            cells = [
+                f"{c.categories[cat]}\n{_pct(c.categories[cat], c.converged)}"
+                for cat in CATEGORIES
+            ]
+            table.add_row(head, src, str(c.converged), *cells, str(c.unconverged),
+                          end_section=src == "search")
+    return table
+
+
+def checks_table(summary: Summary) -> Any:
+    """The comparisons of :func:`checks` as a rich table."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="compared with MATH.md 8", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("architecture", "statement", "observed", "status"):
+        table.add_column(col)
+    for c in checks(summary):
+        style = {"ok": "green", "CONTRADICTS": "bold red", "not observed": "yellow"}.get(
+            c.status, "")
+        table.add_row(c.subject, c.statement, c.observed, f"[{style}]{c.status}[/]" if style
+                      else c.status)
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots
+# ---------------------------------------------------------------------------------------------
+
+_COLORS = {
+    "zero": "#9e9e9e",
+    "pure_smooth_interior": "#2e7d32",
+    "singular": "#6a1b9a",
+    "boundary": "#ef6c00",
+    "spurious": "#c62828",
+    "unconverged": "#e0e0e0",
+}
+
+
+def plot_paths(store: str | Path, outdir: str | Path | None = None) -> tuple[Path, Path]:
+    """Where :func:`write_plots` puts the two PNGs of a store: ``<stem>-types.png`` and
+    ``<stem>-loss.png`` beside the store, or in ``outdir``."""
+    p = Path(store)
+    d = Path(outdir) if outdir is not None else p.parent
+    return d / f"{p.stem}-types.png", d / f"{p.stem}-loss.png"
+
+
+def write_plots(summary: Summary, outdir: str | Path | None = None) -> list[Path]:
+    """Write the plots (matplotlib, Agg, no display needed):
+
+    * stacked bars of the point categories per architecture, one bar for gradient-descent
+      limits and one for the distinct critical points found by the search, as fractions of
+      the converged points (as in the table);
+    * histograms of the final relative loss ``L(w) / ||Y||^2`` of converged points (log scale),
+      one panel per architecture, GD limits and search results overlaid.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+
+    types_path, loss_path = plot_paths(summary.store, outdir)
+    types_path.parent.mkdir(parents=True, exist_ok=True)
+    archs = summary.archs
+    cats = list(CATEGORIES)
+
+    fig = Figure(figsize=(max(6.0, 1.6 * len(archs) + 2.5), 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.38
+    xs = np.arange(len(archs), dtype=float)
+    for offset, src in ((-width / 2 - 0.01, "train"), (width / 2 + 0.01, "search")):
+        bottom = np.zeros(len(archs))
+        for cat in cats:
+            vals = []
+            for a in archs:
+                c = a.train if src == "train" else a.search
+                vals.append(c.fraction(cat))
+            ax.bar(xs + offset, vals, width, bottom=bottom, color=_COLORS[cat],
+                   edgecolor="white", linewidth=0.5,
+                   label=CATEGORY_LABELS[cat] if src == "train" else None)
+            bottom += np.asarray(vals)
+    ax.set_xticks(xs, [f"{a.spec.name}\n{a.spec.family}" for a in archs], fontsize=7)
+    ax.set_ylabel("fraction of converged points\n(left: GD limits, right: search)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"critical points by type: experiment {summary.config.name}")
+    fig.legend(loc="outside right center", fontsize=8)
+    fig.savefig(types_path, dpi=120)
+
+    ncols = min(3, max(1, len(archs)))
+    nrows = max(1, math.ceil(len(archs) / ncols))
+    fig = Figure(figsize=(4.0 * ncols, 3.0 * nrows), layout="constrained")
+    for i, a in enumerate(archs):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        data = summary.losses.get(a.spec.name, {})
+        allv = [v for src in TASKS for v in data.get(src, []) if v > 0]
+        if allv:
+            lo, hi = min(allv), max(allv)
+            if hi <= lo * 1.0001:
+                lo, hi = lo / 1.5, hi * 1.5
+            bins = [float(b) for b in np.geomspace(lo, hi, 30)]
+            for src, label, color in (("train", "GD limits", "#1565c0"),
+                                      ("search", "search", "#c62828")):
+                vals = [v for v in data.get(src, []) if v > 0]
+                if vals:
+                    ax.hist(vals, bins=bins, histtype="step" if src == "search" else "bar",
+                            color=color, alpha=0.7 if src == "train" else 1.0, label=label)
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.legend(fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "no converged points", ha="center", va="center",
+                    transform=ax.transAxes)
+        ax.set_title(a.spec.name, fontsize=9)
+        ax.set_xlabel("final loss / ||Y||^2", fontsize=8)
+        ax.set_ylabel("count", fontsize=8)
+    fig.suptitle(f"final losses: experiment {summary.config.name}")
+    fig.savefig(loss_path, dpi=110)
+    return [types_path, loss_path]
+
+
+def iter_points(store: str | Path, source: str = "train") -> Iterable[dict[str, Any]]:
+    """All rows of ``runs`` (``source="train"``) or ``critical_points`` (``"search"``) as
+    dicts."""
+    table = {"train": "runs", "search": "critical_points"}[source]
+    with Store.open(store) as st:
+        cur = st.conn.execute(f"SELECT * FROM {table}")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def print_report(
+    store: str | Path, console: Any, plots: str | Path | None = None, write: bool = True
+) -> Summary:
+    """Print the summary table and the MATH.md 8 comparison of a store, write the plots
+    (unless ``write`` is false) and say where they are. Used by ``lcn experiment`` at the end
+    and by ``lcn report``."""
+    summary = summarize(store)
+    console.print(summary_table(summary))
+    console.print(checks_table(summary))
+    if write:
+        paths = write_plots(summary, plots)
+        console.print("plots: " + ", ".join(str(p) for p in paths), highlight=False)
+    console.print(
+        f"store: {summary.store} ({summary.chunks_done}/{summary.chunks_total} chunks, "
+        f"{summary.seconds:.1f} s of chunk compute)",
+        highlight=False,
+    )
+    return summary
