@@ -112,6 +112,8 @@ def test_unknown_key_suggests_the_near_one() -> None:
         (BASE + "\n[data]\nkind = 'file'\n", "data.path"),
         (BASE + "\n[data]\nkind = 'file'\npath = 'no/such/file.npz'\n", "data.path"),
         (BASE + "\n[data]\nnoise = -1\n", "data.noise"),
+        (BASE + "\n[data]\nnoise = 0.1\n", "data.noise"),  # only with a planted target
+        (BASE + "\n[data]\ntarget = 'mixed'\n", "data.target"),
         ("data = 3\n" + BASE, "data"),
         (BASE.replace("s = [2, 1]", "s = [2, 1]\nN = 3.5"), "architectures[0].N"),
         (BASE.replace("k = [2, 2]", 'k = [2, "a"]'), "architectures[0].k"),
@@ -412,16 +414,39 @@ def test_plots_are_pngs(reference: Path, tmp_path: Path) -> None:
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
 
 
+def test_theorem_exceptions_are_counted_field_by_field(reference: Path) -> None:
+    """exceptions = converged non-zero points failing regular/smooth/interior/pure, from the
+    raw rows."""
+    summary = ex.summarize(reference)
+    con = sqlite3.connect(reference)
+    for a in summary.archs:
+        for table, counts in (("runs", a.train), ("critical_points", a.search)):
+            rows = con.execute(
+                f"SELECT regular, smooth, location, pure FROM {table} "
+                "WHERE arch = ? AND category NOT IN ('zero', 'unconverged')", (a.spec.name,)
+            ).fetchall()
+            bad = sum(1 for r in rows if r != (1, 1, "interior", 1))
+            assert counts.exceptions == bad
+            assert counts.nonzero == len(rows)
+    con.close()
+
+
 def test_checks_flag_a_counterexample(reference: Path) -> None:
     summary = ex.summarize(reference)
     (thm,) = [a for a in summary.archs if a.spec.theorem_applies]
+    before = {ch.subject: ch.status for ch in ex.checks(summary)}
+    assert before[thm.spec.name] in ("ok", "undecided")
     c = thm.search
-    # move one pure point to "spurious": the theorem check must say CONTRADICTS
-    c.categories["pure_smooth_interior"] += 1
-    c.categories["spurious"] += 1
-    c.total += 2
-    statuses = {ch.subject: ch.status for ch in ex.checks(summary)}
-    assert statuses[thm.spec.name] == "CONTRADICTS"
+    c.categories["spurious"] += 1  # one more point, decided and not pure
+    c.total += 1
+    c.exceptions += 1
+    after = {ch.subject: ch.status for ch in ex.checks(summary)}
+    assert after[thm.spec.name] == "CONTRADICTS"
+    c.undecided += 1  # the same point, but its classification undecided: no contradiction
+    c.undecided_exceptions += 1
+    again = {ch.subject: ch.status for ch in ex.checks(summary)}
+    assert again[thm.spec.name] == ("CONTRADICTS" if before[thm.spec.name] == "CONTRADICTS"
+                                    else "undecided")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,7 +483,9 @@ def test_cli_experiment_and_report(tmp_path: Path) -> None:
 
 def test_cli_bad_config_is_one_line_and_runs_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text(TINY.read_text().replace("steps = 300", "steps = 300\nstepz = 3"))
+    text = TINY.read_text()
+    assert "\n[training]\n" in text
+    bad.write_text(text.replace("\n[training]\n", "\n[training]\nstepz = 3\n"))
     store = tmp_path / "bad.sqlite"
     res = CliRunner().invoke(app, ["experiment", str(bad), "--store", str(store)])
     assert res.exit_code == 2
@@ -469,3 +496,21 @@ def test_cli_bad_config_is_one_line_and_runs_nothing(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "CONFIG" in res.stderr
     res = CliRunner().invoke(app, ["report", str(tmp_path / "missing.sqlite")])
     assert res.exit_code == 2 and "RESULTS" in res.stderr
+
+
+def test_print_default_is_the_embedded_config() -> None:
+    res = CliRunner().invoke(app, ["experiment", "--print-default"])
+    assert res.exit_code == 0
+    printed = ex.parse_config(res.stdout, "printed", name="main")
+    assert printed.hash == ex.load_config(None).hash
+
+
+def test_missing_cuda_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present: nothing to refuse")
+    store = tmp_path / "cuda.sqlite"
+    with pytest.raises(ConfigError) as info:
+        ex.run_experiment(parse('device = "cuda"\n' + BASE), store, progress=False)
+    assert info.value.argument == "device"
+    assert not store.exists()

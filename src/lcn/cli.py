@@ -264,6 +264,83 @@ def report(
     ex.print_report(results, console, plots, write=not no_plots)
 
 
+FILTER_HELP = "End-to-end filter: d+1 comma-separated coefficients ordered x^d, ..., y^d."
+
+
+def _float_json(v: Any) -> list[float]:
+    return [float(x) for x in v]
+
+
+@app.command("nearest")
+@handle_errors
+def nearest_cmd(
+    k: str = typer.Option(..., "--k", help=K_HELP),
+    s: str | None = typer.Option(None, "--s", help=S_HELP),
+    filter_: str = typer.Option(..., "--filter", help=FILTER_HELP),
+    target: str = typer.Option(
+        "function_space", "--target", help="function_space (M) or closure (its Zariski closure)."
+    ),
+    starts: int = typer.Option(8, "--starts", help="Number of starting points polished."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the randomized starts."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Nearest point of the function space M (or its closure) to a float filter (MATH.md 3-4).
+
+    Euclidean distance; prints the distance, the nearest point, its layer filters (mu of the
+    layer filters is the point) and the certificate: grad_norm (first-order optimality,
+    relative), starts, agreed (the two best starts reached the same distance within tol).
+    JSON keys: target, distance, point, filters, filters_imag (imaginary parts when the
+    closure needs a complex factorization, else null), residual, grad_norm, starts, agreed,
+    tol, component (closure: the reduced degree vector holding the point, else null).
+    """
+    import numpy as np
+
+    from lcn.errors import FilterError
+    from lcn.geometry.numerical import nearest
+
+    arch = parse_arch(k, s)
+    f = [float(v) for v in forms.parse_vector(filter_, "--filter")]
+    if target not in ("function_space", "closure"):
+        raise FilterError("--target", f"is {target!r}; use function_space or closure")
+    try:
+        res = nearest(arch, f, target=target, starts=starts, seed=seed)
+    except LCNError as exc:
+        flag = {"filter": "--filter", "starts": "--starts"}.get(exc.argument, exc.argument)
+        raise type(exc)(flag, exc.message) from None
+    cplx = any(np.iscomplexobj(w) for w in res.filters)
+    out = {
+        "target": target,
+        "distance": res.distance,
+        "point": _float_json(res.point),
+        "filters": [_float_json(np.real(w)) for w in res.filters],
+        "filters_imag": [_float_json(np.imag(w)) for w in res.filters] if cplx else None,
+        "residual": res.residual,
+        "grad_norm": res.grad_norm,
+        "starts": res.starts,
+        "agreed": res.agreed,
+        "tol": res.tol,
+        "component": list(res.component) if res.component is not None else None,
+    }
+    if as_json:
+        print_json(out)
+        return
+    table = Table(title=f"nearest point of the {target.replace('_', ' ')} of {arch}")
+    table.add_column("coefficient", justify="right")
+    table.add_column("monomial")
+    d = arch.degree
+    for j, v in enumerate(res.point):
+        table.add_row(f"{v:.12g}", f"x^{d - j} y^{j}")
+    console.print(table)
+    for i, w in enumerate(res.filters):
+        console.print(f"layer {i + 1}: " + ", ".join(f"{x:.10g}" for x in np.asarray(w)),
+                      highlight=False)
+    console.print(
+        f"distance {res.distance:.6g}  grad_norm {res.grad_norm:.2g}  starts {res.starts}  "
+        f"agreed {'yes' if res.agreed else 'no'}  residual {res.residual:.2g}",
+        highlight=False,
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

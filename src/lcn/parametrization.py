@@ -106,7 +106,9 @@ def mu(arch: Architecture, filters: Any, exact: bool | None = None) -> Any:
 
     Float: shape ``(..., d+1)`` for ``filters[i]`` of shape ``(..., k_i)``. Exact: a list of
     ``fmpq``. Computed by upsample-and-convolve with one vectorized multiply-add per tap, which
-    costs ``O(B * d * sum_i k_i)`` for a batch of ``B``.
+    costs ``O(B * d * sum_i k_i)`` for a batch of ``B``; large batches run in cache-sized blocks
+    on a thread pool. The float result may be a transposed (Fortran-ordered) view; use
+    ``np.ascontiguousarray`` where C order matters.
     """
     fs = coerce_filters(arch, filters, exact)
     if _is_exact(fs):
@@ -123,10 +125,11 @@ def _mu_float(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.flo
     B = math.prod(batch)
     flat = [np.broadcast_to(f, (*batch, f.shape[-1])).reshape(B, f.shape[-1]) for f in fs]
     n = sum((f.shape[-1] - 1) * Si for f, Si in zip(fs, S, strict=True)) + 1
-    out = np.empty((B, n))
+    # filled in (taps, rows) layout and returned as a transposed view: skips a full copy
+    out = np.empty((n, B))
 
     def block(i: int) -> None:
-        out[i : i + _CHUNK] = _mu_block([f[i : i + _CHUNK] for f in flat], S).T
+        out[:, i : i + _CHUNK] = _mu_block([f[i : i + _CHUNK] for f in flat], S)
 
     starts = range(0, B, _CHUNK)
     if len(starts) > 1:
@@ -138,21 +141,32 @@ def _mu_float(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.flo
     else:
         for i in starts:
             block(i)
-    return out.reshape(*batch, n)
+    return out.T.reshape(*batch, n)
 
 
 def _mu_block(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.float64]:
     """Product for a block of rows, in (taps, rows) layout so each tap is one contiguous
-    multiply-add over all rows."""
+    multiply over all rows. Rows not yet written by an earlier tap are assigned rather than
+    zeroed and accumulated, which saves a pass over memory per tap."""
     acc = np.ascontiguousarray(fs[0].T)
+    c = acc.shape[1]
+    tmp = np.empty((max(1, sum(f.shape[-1] - 1 for f in fs) * max(S) + 1), c))
     for f, Si in zip(fs[1:], S[1:], strict=True):
-        w = f.T
+        w = np.ascontiguousarray(f.T)
         k, n = w.shape[0], acc.shape[0]
-        nxt = np.zeros((n + Si * (k - 1), acc.shape[1]))
-        tmp = np.empty_like(acc)
+        nxt = np.empty((n + Si * (k - 1), c))
+        hi = 0  # rows [0, hi) of nxt hold partial sums
         for j in range(k):
-            np.multiply(acc, w[j], out=tmp)
-            nxt[j * Si : j * Si + n] += tmp
+            lo = j * Si
+            if lo > hi:
+                nxt[hi:lo] = 0.0
+                hi = lo
+            ov = hi - lo
+            if ov > 0:
+                np.multiply(acc[:ov], w[j], out=tmp[:ov])
+                nxt[lo:hi] += tmp[:ov]
+            np.multiply(acc[ov:], w[j], out=nxt[hi : lo + n])
+            hi = lo + n
         acc = nxt
     return acc
 

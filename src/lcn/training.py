@@ -131,8 +131,8 @@ class Dataset:
                     f"dense network {arch.widths} needs {n0} and {nL}"
                 )
             return self
-        arch = _check_arch(arch)
-        n0 = arch.layer_sizes(self.n_out)[0]
+        lcn_arch: Architecture = _check_arch(arch)
+        n0 = lcn_arch.layer_sizes(self.n_out)[0]
         if self.n_in != n0:
             raise DataError(
                 argument, f"has X with {self.n_in} rows; {arch} with output length "
@@ -266,7 +266,7 @@ class GramForm:
 
     ``G`` is symmetric positive semi-definite (``m x m``, ``m = d + 1`` for an LCN,
     ``n_L n_0`` for a dense network), ``u`` a minimizer of ``l`` (the minimum-norm one when
-    ``G`` is singular), ``c = min l >= 0``. ``norm`` is ``||G||_2``.
+    ``G`` is singular), ``c = min l >= 0``. ``norm`` is ``||G||_2`` (computed when not given).
     """
 
     G: FloatArray
@@ -315,8 +315,8 @@ def _design(arch: AnyArch, data: Dataset) -> tuple[FloatArray, FloatArray]:
     X, Y = data.X, data.Y
     if isinstance(arch, DenseArchitecture):
         nL = arch.widths[-1]
-        A = np.kron(np.eye(nL), X.T)
-        return A, Y.reshape(-1)
+        A = np.asarray(np.kron(np.eye(nL), X.T), dtype=np.float64)
+        return A, np.asarray(Y, dtype=np.float64).reshape(-1)
     S, m = arch.stride, arch.filter_size
     nL, N = Y.shape
     idx = np.arange(nL)[:, None] * S + np.arange(m)[None, :]  # (n_L, m)
@@ -328,8 +328,8 @@ def gram_form(arch: AnyArch, data: Dataset | GramForm) -> GramForm:
     """Reduce a dataset to ``l(v) = (v-u)^T G (v-u) + c`` (MATH.md 8).
 
     ``G_{jj'} = sum_{r,i} X_{rS+j,i} X_{rS+j',i}`` (``S = s_1...s_L``); ``u`` solves the normal
-    equations ``G u = b`` with ``b_j = sum_{r,i} Y_{r,i} X_{rS+j,i}`` (least squares on the design
-    matrix, minimum norm when ``G`` is singular, e.g. ``n_L N < d + 1``); ``c`` is the residual
+    equations ``G u = b`` with ``b_j = sum_{r,i} Y_{r,i} X_{rS+j,i}`` (``u = G^+ b``, the minimum
+    norm solution when ``G`` is singular, e.g. ``n_L N < d + 1``); ``c`` is the residual
     ``||y - A u||^2``. Because ``b`` lies in the range of ``G`` the identity
     ``||Y - T X||^2 = (v-u)^T G (v-u) + c`` is exact for every ``v`` even for singular ``G``.
     """
@@ -345,9 +345,21 @@ def gram_form(arch: AnyArch, data: Dataset | GramForm) -> GramForm:
     data.check(arch)
     A, y = _design(arch, data)
     G = A.T @ A
-    u, *_ = np.linalg.lstsq(A, y, rcond=None)
+    b = A.T @ y
+    # u = G^+ b from the eigendecomposition of the small m x m matrix G (a LAPACK call on the
+    # tall design matrix is needlessly slow under thread contention), with one step of iterative
+    # refinement; c is then the residual itself, never the cancellation-prone ||y||^2 - u^T b
+    lam, V = np.linalg.eigh(G)
+    cut = max(float(lam[-1]), 0.0) * G.shape[0] * np.finfo(float).eps
+    inv = np.where(lam > cut, 1.0 / np.where(lam > cut, lam, 1.0), 0.0)
+
+    def pinv_apply(z: FloatArray) -> FloatArray:
+        return V @ (inv * (V.T @ z))
+
+    u = pinv_apply(b)
+    u = u + pinv_apply(b - G @ u)
     res = y - A @ u
-    return GramForm(G, u, float(res @ res))
+    return GramForm(G, u, float(res @ res), norm=float(max(lam[-1], 0.0)))
 
 
 def _grams(arch: AnyArch, data: Any, runs: int | None, argument: str = "data") -> list[GramForm]:
@@ -359,7 +371,12 @@ def _grams(arch: AnyArch, data: Any, runs: int | None, argument: str = "data") -
                 argument, f"has {len(data)} datasets for {runs} runs; give one dataset, or one "
                 "per run"
             )
-        return [gram_form(arch, d) for d in data]
+        # one reduction per distinct dataset object (a list often repeats each dataset)
+        cache: dict[int, GramForm] = {}
+        for d in data:
+            if id(d) not in cache:
+                cache[id(d)] = gram_form(arch, d)
+        return [cache[id(d)] for d in data]
     raise DataError(argument, "must be a Dataset, a GramForm, or a non-empty list of them")
 
 
@@ -638,13 +655,29 @@ class _Engine:
 
     def vjp(self, theta: torch.Tensor, gbar: torch.Tensor) -> torch.Tensor:
         """``d mu(theta)^T gbar`` (``(B, P)``)."""
-        torch = self.torch
         if self.model.dense:
-            with torch.enable_grad():
-                th = theta.detach().requires_grad_(True)
-                (grad,) = torch.autograd.grad(self.mu(th), th, grad_outputs=gbar)
-            return grad
+            return self._dense_vjp(theta, gbar)
         return self._lcn_vjp(theta, gbar)
+
+    def _dense_vjp(self, theta: torch.Tensor, gbar: torch.Tensor) -> torch.Tensor:
+        """``d/dW_i <W_L..W_1, Gbar> = (W_L..W_{i+1})^T Gbar (W_{i-1}..W_1)^T``, by prefix
+        products forward and one sweep backward."""
+        torch = self.torch
+        shapes = self.model.arch.shapes  # type: ignore[union-attr]
+        Ws = [theta[:, s].unflatten(-1, sh) for s, sh in zip(self.model.slices, shapes,
+                                                               strict=True)]
+        pre: list[Any] = [None]
+        for W in Ws[:-1]:
+            pre.append(W if pre[-1] is None else torch.bmm(W, pre[-1]))
+        nL, n0 = self.model.arch.widths[-1], self.model.arch.widths[0]  # type: ignore[union-attr]
+        Gc = gbar.reshape(-1, nL, n0)
+        grads: list[Any] = [theta] * self.model.L
+        for i in range(self.model.L - 1, -1, -1):
+            P = pre[i]
+            grads[i] = (Gc if P is None else torch.bmm(Gc, P.transpose(1, 2))).flatten(1)
+            if i > 0:
+                Gc = torch.bmm(Ws[i].transpose(1, 2), Gc)
+        return torch.cat(grads, dim=-1)
 
     def _lcn_vjp(self, theta: torch.Tensor, gbar: torch.Tensor) -> torch.Tensor:
         """Forward with prefix products, then the hand-written vector-Jacobian product (about
@@ -655,7 +688,7 @@ class _Engine:
         accs = [ws[0]]
         for w, E in zip(ws[1:-1], self.lifts[:-1], strict=True):
             accs.append((accs[-1].unsqueeze(-1) * w.unsqueeze(-2)).flatten(-2) @ E)
-        grads: list[torch.Tensor] = [theta] * self.model.L
+        grads: list[Any] = [theta] * self.model.L
         for i in range(self.model.L - 1, 0, -1):
             Z = (gbar @ self.lifts[i - 1].T).unflatten(-1, (accs[i - 1].shape[-1], self.model.k[i]))
             grads[i] = torch.bmm(accs[i - 1].unsqueeze(1), Z).squeeze(1)
@@ -768,6 +801,53 @@ class _Engine:
             D[:, i, sl[i + 1]] = -2.0 * theta[:, sl[i + 1]]
         return q, D
 
+    def newton_descent(
+        self, theta: torch.Tensor, max_iter: int, tol: float
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Regularized Newton descent on ``L``:
+        ``step = -(H + (max(0, -lambda_min) + nu ||H||) I)^{-1} grad`` (the shift makes the
+        model convex, so the step descends and follows negative curvature out of saddles),
+        accepted when the loss does not increase, ``nu`` adapted as in a trust region.
+        Converges quadratically to the local minimum of the valley it starts in; used when
+        gradient descent is too slow (ill-conditioned ``G``) to reach a critical point in its
+        step budget. Returns (theta, rel_grad, iterations)."""
+        torch = self.torch
+        B, P = theta.shape
+        theta = theta.clone()
+        nu = torch.full((B,), 1e-3, dtype=theta.dtype, device=theta.device)
+        iters = torch.zeros(B, dtype=torch.long, device=theta.device)
+        lossv, g, v, _ = self.value_grad(theta)
+        rel = self.rel_grad(theta, g, v)
+        active = ~(rel <= tol)
+        for _ in range(max_iter):
+            idx = torch.nonzero(active).squeeze(-1)
+            if idx.numel() == 0:
+                break
+            eng = self.subset(idx)
+            th, gi, li = theta[idx], g[idx], lossv[idx]
+            H = eng.hessian(th)
+            ev, V = torch.linalg.eigh(0.5 * (H + H.transpose(1, 2)))
+            hn = ev.abs().amax(-1).clamp_min(1e-300)
+            nui = nu[idx]
+            shift = (-ev[:, 0]).clamp_min(0.0) + nui * hn
+            coef = (V.transpose(1, 2) @ gi.unsqueeze(-1)).squeeze(-1) / (ev + shift[:, None])
+            cand = th - (V @ coef.unsqueeze(-1)).squeeze(-1)
+            lc, gc, vc, _ = eng.value_grad(cand)
+            ok = torch.isfinite(lc) & (lc <= li)
+            okc = ok[:, None]
+            th = torch.where(okc, cand, th)
+            theta[idx] = th
+            lossv[idx] = torch.where(ok, lc, li)
+            g[idx] = torch.where(okc, gc, gi)
+            v[idx] = torch.where(okc, vc, v[idx])
+            nu[idx] = torch.where(ok, (nui * 0.3).clamp_min(1e-12), nui * 10.0)
+            iters[idx] += 1
+            r1 = eng.rel_grad(th, g[idx], v[idx])
+            rel[idx] = r1
+            done = (r1 <= tol) | (nu[idx] >= 1e8)
+            active[idx[done]] = False
+        return theta, rel, iters
+
     def newton(
         self,
         theta: torch.Tensor,
@@ -790,7 +870,7 @@ class _Engine:
         iters = torch.zeros(B, dtype=torch.long, device=theta.device)
         use_gauge = q0 is not None and self.model.L > 1
 
-        def residual(th: torch.Tensor, eng: _Engine, gam: torch.Tensor, qq0: Any) -> Any:
+        def residual(th: Any, eng: _Engine, gam: Any, qq0: Any) -> Any:
             _, g, v, _ = eng.value_grad(th)
             if use_gauge:
                 q, D = eng.gauge(th)
@@ -835,7 +915,9 @@ class _Engine:
             # up to three damping levels per iteration (cheap: no new Hessian)
             for _try in range(3):
                 M = AtA + (l_idx * scale)[:, None, None] * eye
-                step = torch.linalg.solve(M, -AtF.unsqueeze(-1)).squeeze(-1)
+                sol, info = torch.linalg.solve_ex(M, -AtF.unsqueeze(-1))
+                step = torch.where((info == 0)[:, None], sol.squeeze(-1),
+                                   torch.full_like(AtF, float("nan")))
                 cand = th + step
                 Fc, *_ = residual(cand, eng, gam, qq0)
                 ok = torch.isfinite(Fc).all(-1) & (torch.linalg.vector_norm(Fc, dim=-1) < Fn)
@@ -977,8 +1059,11 @@ def train(
     start does not converge to a strict saddle, so a polished point with a clearly negative
     Hessian eigenvalue (below ``-1e-6 ||H||``), or a failed polish, sends the run back to
     descent (from its descent iterate, not from the saddle) for another ``steps`` steps, at most
-    ``rounds`` rounds in all; in the last round the polished point is kept whatever it is
-    (``saddle`` says so). Without polish there is one round of ``steps`` steps.
+    ``rounds`` rounds in all. In the last round a run still without a minimum gets a regularized
+    Newton descent (:meth:`_Engine.newton_descent`, which follows the valley gradient descent
+    is crawling along, or leaves the saddle along negative curvature) and then the polish; the
+    point found is kept whatever it is (``saddle`` says so), a failed polish leaves the run at
+    its descent iterate. Without polish there is one round of ``steps`` steps.
     ``converged`` reports ``rel_grad_norm <= tol`` at the end.
     """
     import torch
@@ -1064,6 +1149,14 @@ def _descend(
     return theta, eta, taken
 
 
+def _strict_saddle(eng: _Engine, theta: torch.Tensor) -> torch.Tensor:
+    """Whether the Hessian at ``theta`` has an eigenvalue below ``-1e-6 ||H||``."""
+    torch = eng.torch
+    H = eng.hessian(theta)
+    ev = torch.linalg.eigvalsh(0.5 * (H + H.transpose(1, 2)))
+    return ev[:, 0] < -1e-6 * ev.abs().amax(-1)
+
+
 def _train_loop(
     arch: AnyArch,
     model: _Model,
@@ -1112,28 +1205,60 @@ def _train_loop(
             steps_taken[idx] += taken
             gd_theta[idx] = th
             last = rnd == rounds - 1
-            if polish and bool(torch.isfinite(th).all()):
+            fin = torch.isfinite(th).all(-1)
+            if polish and not bool(fin.all()):
+                # diverged runs (possible with a fixed step) stay as they are
+                final[idx[~fin]] = th[~fin]
+                done[idx[~fin]] = True
+                idx, th = idx[fin], th[fin]
+                sub = sub.subset(torch.nonzero(fin).squeeze(-1))
+                fin = fin[fin]
+            if polish and idx.numel() > 0:
                 q, _ = sub.gauge(th)
                 pol, rel, it = sub.newton(th, q, polish_steps, tol)
                 pol_iters[idx] += it
-                crit = rel <= tol
+                crit = (rel <= tol) & fin
                 sad = torch.zeros_like(crit)
                 if bool(crit.any()):
-                    H = sub.hessian(pol)
-                    ev = torch.linalg.eigvalsh(0.5 * (H + H.transpose(1, 2)))
-                    hn = ev.abs().amax(-1)
-                    sad = crit & (ev[:, 0] < -1e-6 * hn)
-                keep = crit & ~sad if not last else torch.ones_like(crit)
-                final[idx] = torch.where(keep[:, None], pol, th)
+                    sad = crit & _strict_saddle(sub, pol)
+                good = crit & ~sad
+                if last and bool((~good & fin).any()):
+                    # the step budget is spent: a second-order descent from the descent
+                    # iterate reaches the minimum of its valley (or escapes the saddle) fast
+                    j = torch.nonzero(~good & fin).squeeze(-1)
+                    sub2 = sub.subset(j)
+                    nd, _, it2 = sub2.newton_descent(th[j], polish_steps, tol)
+                    q2, _ = sub2.gauge(nd)
+                    nd, rel2, it3 = sub2.newton(nd, q2, polish_steps, tol)
+                    pol_iters[idx[j]] += it2 + it3
+                    pol[j] = nd
+                    crit[j] = rel2 <= tol
+                    sad[j] = crit[j] & _strict_saddle(sub2, nd)
+                    good = crit & ~sad
+                keep = good if not last else fin
+                # a failed polish leaves the run at its descent iterate
+                final[idx] = torch.where((keep & crit)[:, None], pol, th)
                 saddle[idx] = sad & keep
-                done[idx] = keep
+                done[idx] = keep | ~fin
             else:
                 _, g, v, _ = sub.value_grad(th)
                 rel = sub.rel_grad(th, g, v)
                 final[idx] = th
-                done[idx] = (rel <= tol) | torch.tensor(last, device=dev)
+                done[idx] = (rel <= tol) | torch.tensor(last, device=dev) | ~fin
     params = final.cpu().numpy().astype(np.float64)
-    result = _finish(arch, grams, runs, params, tol)
+    with torch.no_grad():
+        fin_rows = torch.isfinite(final).all(-1)
+        safe = torch.where(fin_rows[:, None], final, torch.zeros_like(final))
+        lossv, g, v, _ = eng.value_grad(safe)
+        relv = eng.rel_grad(safe, g, v)
+        nan = torch.full_like(lossv, float("nan"))
+        result = {
+            "loss": torch.where(fin_rows, lossv, nan).cpu().numpy(),
+            "grad_norm": torch.where(fin_rows, torch.linalg.vector_norm(g, dim=-1), nan)
+            .cpu().numpy(),
+            "rel": torch.where(fin_rows, relv, torch.full_like(relv, float("inf")))
+            .cpu().numpy(),
+        }
     q_end = np.stack(
         [(gd_theta[:, s] ** 2).sum(-1).cpu().numpy() for s in model.slices], axis=1
     )
@@ -1361,7 +1486,7 @@ def _reference_grouped(
                 conv.weight.copy_(torch.as_tensor(theta0[:, sl]).reshape(R, 1, ki))
             convs.append(conv)
         net = torch.nn.Sequential(*convs)
-        params = [c.weight for c in convs]
+        params = [c.weight for c in convs]  # type: ignore[misc]
 
         def forward() -> Any:
             return net(X)
@@ -1384,7 +1509,7 @@ def _reference_grouped(
         grads = torch.autograd.grad(per_run.sum(), params)
         with torch.no_grad():
             for p, g in zip(params, grads, strict=True):
-                p -= lr_t.reshape(R, *([1] * (p.dim() - 1))) * g
+                p -= lr_t.reshape(R, *([1] * (p.dim() - 1))) * g  # type: ignore[misc]
     return flat(), traj_s, traj_p, traj_l
 
 
@@ -1481,7 +1606,7 @@ def critical_points(
     v_all = model.mu(np.where(np.isfinite(params), params, 0.0))
     zero_thr = 1e-8 * unorm
     zero_label = -1
-    for i in np.nonzero(ok)[0]:
+    for i in (int(j) for j in np.nonzero(ok)[0]):
         if np.linalg.norm(v_all[i]) <= zero_thr:
             if zero_label < 0:
                 zero_label = len(reps)

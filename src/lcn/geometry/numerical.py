@@ -237,9 +237,11 @@ def _lm(
     max_iter: int = 400,
     ftol: float = 1e-15,
     gtol: float = 1e-13,
+    prune: bool = True,
 ) -> tuple[FloatArray, FloatArray]:
-    """Minimize ``||C (mu(theta_b) - f)||^2`` for every start ``b`` (damped Gauss-Newton,
-    Marquardt scaling, per-start damping); returns the final parameters and costs."""
+    """Minimize ``||C (mu(theta_b) - f)||^2`` for every start ``b``: Levenberg-Marquardt with
+    Marquardt scaling and Nielsen's gain-ratio damping update, per start, batched; the layers
+    are rebalanced after every accepted step. Returns the final parameters and costs."""
     theta = model.balance(np.array(theta, dtype=np.float64))
     B, P = theta.shape
 
@@ -257,11 +259,22 @@ def _lm(
     r, J = resid_jac(theta)
     cost = np.einsum("bn,bn->b", r, r)
     lam = np.full(B, 1e-3)
+    nu = np.full(B, 2.0)
     active = np.ones(B, dtype=bool)
     floor = (1e-16 * max(1.0, float(np.linalg.norm(f)))) ** 2
     active &= cost > floor
     diag = np.arange(P)
-    for _ in range(max_iter):
+    history = [cost.copy()]
+    for it in range(max_iter):
+        if prune and it >= 10 and it % 5 == 0:
+            # drop starts that are far above the best and barely moving: with a near-member
+            # target the good start reaches the noise level in a few steps while starts in
+            # wrong basins creep along for hundreds
+            old = history[-5] if len(history) >= 5 else history[0]
+            best = float(np.min(cost))
+            stuck = (cost > 1e4 * best + floor) & (cost > 0.5 * old)
+            active &= ~stuck
+        history.append(cost.copy())
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
@@ -271,17 +284,23 @@ def _lm(
         g = np.einsum("bpn,bn->bp", JT, ra)
         dA = A[:, diag, diag]
         scale = dA + 1e-10 * dA.max(axis=1, keepdims=True) + 1e-300
-        A[:, diag, diag] += lam[idx, None] * scale
+        Ad = A.copy()
+        Ad[:, diag, diag] += lam[idx, None] * scale
         try:
-            step = -np.linalg.solve(A, g[..., None])[..., 0]
+            step = -np.linalg.solve(Ad, g[..., None])[..., 0]
         except np.linalg.LinAlgError:
-            step = -np.stack([np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(A, g,
-                                                                                    strict=True)])
+            step = -np.stack([np.linalg.lstsq(a, b, rcond=None)[0]
+                              for a, b in zip(Ad, g, strict=True)])
+        # predicted decrease of the quadratic model: -(2 h.g + h.A.h)
+        pred = -(2 * np.einsum("bp,bp->b", step, g)
+                 + np.einsum("bp,bpq,bq->b", step, A, step))
         th_new = theta[idx] + step
-        c_new = np.einsum("bn,bn->b", *(2 * (resid(th_new),)))
+        r_new = resid(th_new)
+        c_new = np.einsum("bn,bn->b", r_new, r_new)
         ok = c_new < cost[idx]
         if np.any(ok):
             acc = idx[ok]
+            rho = (cost[acc] - c_new[ok]) / np.maximum(pred[ok], 1e-300)
             th_acc = model.balance(th_new[ok])
             r_acc, J_acc = resid_jac(th_acc)
             c_acc = np.einsum("bn,bn->b", r_acc, r_acc)
@@ -289,37 +308,41 @@ def _lm(
             small_step = np.linalg.norm(step[ok], axis=1) <= 1e-15 * (
                 1.0 + np.linalg.norm(theta[acc], axis=1))
             theta[acc], r[acc], J[acc], cost[acc] = th_acc, r_acc, J_acc, c_acc
-            lam[acc] = np.maximum(lam[acc] / 4.0, 1e-14)
-            # stationarity: the residual is orthogonal to every column of J (cosine test);
-            # a vanishing decrease only counts once the damping is small (a heavily damped
-            # step decreases little far from a minimum too)
+            lam[acc] = np.maximum(
+                lam[acc] * np.maximum(1 / 3, 1 - (2 * np.minimum(rho, 1.0) - 1) ** 3), 1e-15)
+            nu[acc] = 2.0
+            # stationarity: the residual is orthogonal to the columns of J (cosine test);
+            # a vanishing decrease counts only with small damping (heavily damped steps
+            # decrease little far from a minimum too)
             gnorm = np.linalg.norm(np.einsum("bnp,bn->bp", J_acc, r_acc), axis=1)
             jnorm = np.sqrt(np.einsum("bnp,bnp->b", J_acc, J_acc))
             stationary = gnorm <= gtol * jnorm * np.sqrt(c_acc)
-            stalled = (dec <= ftol * np.maximum(cost[acc] + dec, floor)) & (lam[acc] <= 1e-6)
+            stalled = (dec <= ftol * np.maximum(cost[acc] + dec, floor)) & (lam[acc] <= 1e-8)
             done = stationary | stalled | (c_acc <= floor) | small_step
             active[acc[done]] = False
         rej = idx[~ok]
         if rej.size:
-            lam[rej] *= 6.0
-            active[rej[lam[rej] > 1e14]] = False
+            lam[rej] *= nu[rej]
+            nu[rej] *= 2.0
+            active[rej[lam[rej] > 1e16]] = False
     return theta, cost
 
 
-def _tangent_residual(model: _Model, theta: FloatArray, f: FloatArray,
-                      C: FloatArray | None) -> float:
-    """``||P_T r||``: the residual's component along the tangent space ``im d mu`` (zero at a
-    critical point of the distance), for one parameter vector ``theta (1, P)``."""
-    m, J = model.mu_jac(theta)
+def _grad_norm(model: _Model, theta: FloatArray, f: FloatArray, C: FloatArray | None
+               ) -> float:
+    """Scale-free first-order certificate at one parameter vector ``theta (1, P)`` (balanced
+    layers): ``||J^T r|| / (||J||_2 ||f||_M)``, the cosine-type measure of how far the
+    residual is from being orthogonal to every direction the layers can move ``mu`` in."""
+    m, J = model.mu_jac(model.balance(theta))
     r = (m - f)[0]
     Jm = J[0]
     if C is not None:
         r, Jm = C @ r, C @ Jm
-    U, s, _ = np.linalg.svd(Jm, full_matrices=False)
-    if s.size == 0 or s[0] == 0:
+    jn = float(np.linalg.norm(Jm, 2))
+    fn = float(np.linalg.norm(f if C is None else C @ f))
+    if jn == 0 or fn == 0:
         return 0.0
-    U = U[:, s > 1e-12 * s[0]]
-    return float(np.linalg.norm(U.T @ r))
+    return float(np.linalg.norm(Jm.T @ r)) / (jn * fn)
 
 
 # ============================================================================================
@@ -341,6 +364,17 @@ def _chordal(a: Any, b: Any) -> Any:
     d = np.where(ia & ~ib, 1.0 / hb, d)
     d = np.where(ib & ~ia, 1.0 / ha, d)
     return np.where(ia & ib, 0.0, d)
+
+
+def _ch(a: complex, b: complex) -> float:
+    """Scalar chordal distance (fast path of :func:`_chordal`)."""
+    ia = math.isinf(a.real) or math.isinf(a.imag)
+    ib = math.isinf(b.real) or math.isinf(b.imag)
+    if ia or ib:
+        if ia and ib:
+            return 0.0
+        return 1.0 / math.hypot(1.0, abs(b if ia else a))
+    return abs(a - b) / (math.hypot(1.0, abs(a)) * math.hypot(1.0, abs(b)))
 
 
 def _power(p: Any, S: int) -> Any:
@@ -388,6 +422,18 @@ def _roots(f: FloatArray) -> ComplexArray:
     return np.concatenate([np.full(lead, _INF), r, np.zeros(trail, dtype=np.complex128)])
 
 
+def _robust_hyperroot(hs: ComplexArray) -> complex:
+    """Hyperroot of a matched orbit: the mean of the ``S``-th powers that agree with their
+    medoid (a root displaced by noise, or a wrong match, must not drag the estimate)."""
+    if hs.size <= 2:
+        return _mean_point(hs)
+    D = _chordal(hs[:, None], hs[None, :])
+    med = int(np.argmin(D.sum(axis=1)))
+    dev = D[med]
+    scale = max(float(np.median(dev)), 1e-15)
+    return _mean_point(hs[dev <= 3 * scale])
+
+
 def _poly_from_roots(hs: Sequence[complex]) -> ComplexArray:
     """Coefficients (``u^n, ..., v^n``) of ``prod (u - h v)`` with each factor scaled to unit
     size (``v`` for ``h = inf``); the overall scale is arbitrary."""
@@ -404,7 +450,8 @@ def _poly_from_roots(hs: Sequence[complex]) -> ComplexArray:
 
 
 def _is_real_point(h: complex, thr: float) -> bool:
-    return bool(_isinf(h)) or float(_chordal(h, np.conj(h))) <= thr
+    h = complex(h)
+    return _ch(h, h.conjugate()) <= thr
 
 
 def _real_point(h: complex) -> complex:
@@ -414,21 +461,49 @@ def _real_point(h: complex) -> complex:
 # ============================================================================================
 # Root-orbit initialization (MATH.md 3: hyperroots are orbits of S-th roots of unity)
 # ============================================================================================
-def _match(pts: ComplexArray, avail: NDArray[np.bool_], targets: ComplexArray
+class _Points:
+    """Roots with the pieces of the chordal metric precomputed (for many lookups)."""
+
+    def __init__(self, pts: ComplexArray) -> None:
+        self.pts = pts
+        self.infm = _isinf(pts)
+        self.fin = np.where(self.infm, 0, pts)
+        self.hyp = np.hypot(1.0, np.abs(self.fin))
+
+
+def _match(P: _Points, avail: NDArray[np.bool_], targets: ComplexArray
            ) -> tuple[list[int], float] | None:
     """Greedily match each target point to the nearest available root (each used once)."""
     avail = avail.copy()
-    out, cost = [], 0.0
+    out: list[int] = []
+    dists: list[float] = []
+    infm, fin_pts, hyp = P.infm, P.fin, P.hyp
     for t in targets:
         idx = np.flatnonzero(avail)
         if idx.size == 0:
             return None
-        dist = _chordal(t, pts[idx])
+        t = complex(t)
+        if math.isinf(t.real) or math.isinf(t.imag):
+            dist = np.where(infm[idx], 0.0, 1.0 / hyp[idx])
+        else:
+            dist = np.abs(t - fin_pts[idx]) / (math.hypot(1.0, abs(t)) * hyp[idx])
+            if infm.any():
+                dist = np.where(infm[idx], 1.0 / math.hypot(1.0, abs(t)), dist)
         j = int(np.argmin(dist))
         out.append(int(idx[j]))
-        cost += float(dist[j])
+        dists.append(float(dist[j]))
         avail[idx[j]] = False
-    return out, cost
+    return out, _robust_cost(np.array(dists))
+
+
+def _robust_cost(dists: Any) -> float:
+    """Cost of an orbit from its match distances (last axis): the sum without the largest,
+    plus a tenth of the largest, once there are two or more. A true orbit with one root
+    displaced by noise then stays cheaper than an accidental near-orbit."""
+    d = np.sort(np.asarray(dists, dtype=np.float64), axis=-1)
+    if d.shape[-1] < 2:
+        return d.sum(axis=-1)  # type: ignore[no-any-return]
+    return d[..., :-1].sum(axis=-1) + 0.1 * d[..., -1]  # type: ignore[no-any-return]
 
 
 def _select_level(
@@ -447,6 +522,7 @@ def _select_level(
     one more is needed it is projected to the real line). At least ``e`` are made real by
     collapsing the most nearly real conjugate pairs into double real hyperroots."""
     zeta = np.exp(2j * np.pi * np.arange(1, S) / S)
+    PP = _Points(pts)
     reals: list[complex] = []
     pairs: list[complex] = []
     count = 0
@@ -472,7 +548,7 @@ def _select_level(
             fin = ~_isinf(P_) & (P_ != 0)
             D = _chordal((P_[:, None] * zeta[None, :])[:, :, None], P_[None, None, :])
             D[np.arange(idx.size), :, np.arange(idx.size)] = np.inf
-            est = np.where(fin, D.min(axis=2).sum(axis=1), np.inf)
+            est = np.where(fin, _robust_cost(D.min(axis=2)), np.inf)
         else:
             est = np.zeros(idx.size)
         for i, c in zip(idx, est, strict=True):
@@ -512,7 +588,7 @@ def _select_level(
             continue
         avail = alive.copy()
         avail[i] = False
-        m = _match(pts, avail, pts[i] * zeta) if S > 1 else ([], 0.0)
+        m = _match(PP, avail, pts[i] * zeta) if S > 1 else ([], 0.0)
         if m is None:
             continue
         members = [i, *m[0]]
@@ -520,7 +596,7 @@ def _select_level(
         if heap and c > heap[0][0] * 1.0001 + 1e-15:
             heapq.heappush(heap, (c, next(tie), "pt", i))
             continue
-        h = _mean_point(_power(pts[members], S))
+        h = _robust_hyperroot(_power(pts[members], S))
         if _is_real_point(h, real_thr) or n - count == 1:
             alive[members] = False
             reals.append(_real_point(h))
@@ -528,7 +604,7 @@ def _select_level(
             continue
         avail = alive.copy()
         avail[members] = False
-        m2 = _match(pts, avail, np.conj(pts[members]))
+        m2 = _match(PP, avail, np.conj(pts[members]))
         # the conjugate orbit must be (nearly) present; when it is farther than the members
         # are from being a conjugation-closed orbit (e.g. its roots were taken by a higher
         # level), project this orbit to a real hyperroot instead
@@ -542,7 +618,7 @@ def _select_level(
         alive[m2[0]] = False
         pairs.append(complex(h.real, abs(h.imag)))
         count += 2
-    pairs.sort(key=lambda h: float(_chordal(h, np.conj(h))))
+    pairs.sort(key=lambda h: _ch(h, h.conjugate()))
     while len(reals) < e and pairs:
         h = pairs.pop(0)
         reals += [_real_point(h)] * 2
@@ -592,10 +668,16 @@ def _orbit_theta(
     randomize: bool,
 ) -> FloatArray:
     """One root-orbit starting point: assign the roots to levels top-down, split each level's
-    hyperroots among its layers, and expand every layer polynomial (real parts)."""
+    hyperroots among its layers, and expand every layer polynomial (real parts). A bottom
+    level (``S = 1``) with a single layer is left at ones: :func:`_init_batch` solves for it
+    by least squares."""
     alive = np.ones(len(pts), dtype=bool)
     theta = np.zeros(model.P)
+    skip = _ls_layer_index(levels)
     for lv in sorted(levels, key=lambda lv: -lv.S):
+        if skip is not None and lv.layers == (skip,):
+            theta[model.offsets[skip] : model.offsets[skip] + model.ks[skip]] = 1.0
+            continue
         if lv.n == 0:
             parts: list[list[complex]] = [[] for _ in lv.degrees]
         else:
@@ -607,6 +689,37 @@ def _orbit_theta(
             if c.size < k:  # only when the roots ran out: pad generically
                 c = np.concatenate([c, 0.1 * rng.standard_normal(k - c.size)])
             theta[model.offsets[li] : model.offsets[li] + k] = c
+    return theta
+
+
+def _ls_layer_index(levels: Sequence[_Level]) -> int | None:
+    """The layer solved by least squares in the starting points: the only layer of a bottom
+    level with ``S = 1`` and positive degree (``mu`` is linear in it)."""
+    lv = levels[0]
+    if lv.S == 1 and len(lv.layers) == 1 and lv.n > 0 and len(levels) > 1:
+        return lv.layers[0]
+    return None
+
+
+def _init_batch(model: _Model, levels: Sequence[_Level], theta: FloatArray, f: FloatArray,
+                C: FloatArray | None) -> FloatArray:
+    """Finish starting points: the least-squares layer (given the others) when there is one,
+    else the best overall scalar."""
+    li = _ls_layer_index(levels)
+    if li is None:
+        return _fit_scale(model, theta, f, C)
+    o, k = model.offsets[li], model.ks[li]
+    _, J = model.mu_jac(theta)
+    A = J[:, :, o : o + k]
+    fc = f
+    if C is not None:
+        A, fc = np.matmul(C, A), C @ f
+    AT = A.transpose(0, 2, 1)
+    G = AT @ A
+    G[:, np.arange(k), np.arange(k)] += 1e-14 * np.trace(G, axis1=1, axis2=2)[:, None] + 1e-300
+    rhs = AT @ fc
+    theta = theta.copy()
+    theta[:, o : o + k] = np.linalg.solve(G, rhs[..., None])[..., 0]
     return theta
 
 
@@ -626,6 +739,11 @@ def _fit_scale(model: _Model, theta: FloatArray, f: FloatArray, C: FloatArray | 
     return theta
 
 
+#: A target closer than this (relative) to the point found by the two first starts, which
+#: agree, counts as a near-member: the remaining starts are skipped.
+_NEAR_MEMBER = 1e-3
+
+
 def _solve(
     model: _Model,
     levels: Sequence[_Level],
@@ -633,29 +751,56 @@ def _solve(
     C: FloatArray | None,
     starts: int,
     seed: int,
-    extra: FloatArray | None = None,
-) -> tuple[FloatArray, FloatArray]:
-    """Multi-start root-orbit initialization + batched LM; returns all final parameters
-    (sorted by cost) and their costs."""
+    tol: float = NEAREST_TOL,
+) -> tuple[FloatArray, FloatArray, int]:
+    """Multi-start search for the nearest point (``f`` of unit norm).
+
+    Up to ``starts`` root-orbit starting points: the first from the roots of ``f`` taken
+    cheapest-first, the others with randomized choices, every other one from the roots of a
+    randomly perturbed ``f`` (real roots merge into pairs and pairs split into real roots,
+    exploring other orbit/reality configurations). The first two are polished first; if they
+    agree within ``tol`` on a distance below ``_NEAR_MEMBER`` the target is a perturbed member
+    and the search stops. Otherwise the other starts follow, and for small degrees
+    (``d <= 40``) ``6 * starts`` random filters join them: all are screened by a short
+    batched LM run and the ``starts`` best are polished to convergence. Returns the polished
+    parameters and costs sorted by cost, and the number of starting points tried."""
     rng = np.random.default_rng(seed)
     pts = _roots(f) if np.any(f) else np.zeros(model.n - 1, dtype=np.complex128)
-    n_rand = starts // 4 if model.n <= 41 and starts >= 4 else 0
-    inits = []
-    for b in range(starts - n_rand):
+    fn = float(np.linalg.norm(f))
+
+    def orbit_start(b: int) -> FloatArray:
         if b == 0:
-            inits.append(_orbit_theta(pts, levels, model, rng, 0.0, 1e-6, False))
-        else:
-            thr = 10 ** rng.uniform(-8, -0.5)
-            inits.append(_orbit_theta(pts, levels, model, rng, 0.7, thr, True))
-    for _ in range(n_rand):
-        inits.append(rng.standard_normal(model.P))
-    theta0 = np.stack(inits)
-    if extra is not None:
-        theta0 = np.concatenate([np.atleast_2d(extra), theta0])
-    theta0 = _fit_scale(model, theta0, f, C)
-    theta, cost = _lm(model, theta0, f, C)
+            return _orbit_theta(pts, levels, model, rng, 0.0, 1e-6, False)
+        sigma = fn * 10 ** rng.uniform(-2.5, -0.3) if b % 2 == 0 else 0.0
+        g = f + sigma * rng.standard_normal(f.shape)
+        pb = _roots(g) if sigma and np.any(g) else pts
+        return _orbit_theta(pb, levels, model, rng, 0.7, 10 ** rng.uniform(-8, -0.5), True)
+
+    first = min(2, starts)
+    theta1, cost1 = _lm(model, _init_batch(model, levels, np.stack([orbit_start(b) for b in
+                                                                    range(first)]), f, C),
+                        f, C)
+    d1 = np.sqrt(np.maximum(cost1, 0.0))
+    if first == starts or (first == 2 and abs(d1[0] - d1[1]) <= tol
+                           and float(np.max(d1)) <= _NEAR_MEMBER):
+        order = np.argsort(cost1, kind="stable")
+        return theta1[order], cost1[order], first
+    inits = [orbit_start(b) for b in range(first, starts)]
+    n_rand = 6 * starts if model.n <= 41 and model.L > 1 else 0
+    theta0 = _init_batch(model, levels, np.stack(inits), f, C) if inits else np.zeros(
+        (0, model.P))
+    if n_rand:
+        theta0 = np.concatenate([theta0, _fit_scale(
+            model, rng.standard_normal((n_rand, model.P)), f, C)])
+    keep = starts - first
+    if n_rand:
+        theta0, cost0 = _lm(model, theta0, f, C, max_iter=25)
+        theta0 = theta0[np.argsort(cost0, kind="stable")[:keep]]
+    theta2, cost2 = _lm(model, theta0, f, C)
+    theta = np.concatenate([theta1, theta2])
+    cost = np.concatenate([cost1, cost2])
     order = np.argsort(cost, kind="stable")
-    return theta[order], cost[order]
+    return theta[order], cost[order], first + len(inits)
 
 
 # ============================================================================================
@@ -671,11 +816,15 @@ class NearestResult:
       factorization, MATH.md 4);
     * ``distance``: ``sqrt((point - f)^T M (point - f))`` (``M`` the metric, identity by
       default);
-    * ``grad_norm``: first-order certificate: the norm (in the metric) of the residual's
-      component along the tangent space ``im d mu`` at the found point, relative to
-      ``||f||_M``; zero at a critical point of the distance;
-    * ``starts``: number of starts polished; ``agreed``: the two best starts reached the same
-      distance within ``tol * ||f||_M``; ``tol``: that tolerance;
+    * ``grad_norm``: first-order certificate ``||J^T r|| / (||J||_2 ||f||_M)`` at the found
+      (balanced) layer filters, ``r`` the metric residual and ``J`` the Jacobian of ``mu``;
+      zero at a critical point of the distance (also where the point is singular or on the
+      boundary, where ``im d mu`` drops rank);
+    * ``starts``: number of starts polished to convergence (at most the ``starts`` asked
+      for; two when the first two agree on a near-member target); ``screened``: number of
+      starting points tried in all (with the random ones screened for small degrees);
+      ``agreed``: the two best starts reached the same distance within ``tol * ||f||_M``;
+      ``tol``: that tolerance;
     * ``residual``: ``max |mu(filters) - point| / max |point|`` (how well the returned
       factorization reproduces the point); ``component``: for ``closure``, the degree vector of
       the reduced architecture whose real function space holds the point (MATH.md 5).
@@ -690,6 +839,7 @@ class NearestResult:
     tol: float
     residual: float = 0.0
     component: tuple[int, ...] | None = None
+    screened: int = 0
 
 
 def _closure_components(levels: Sequence[_Level]) -> list[tuple[int, ...]]:
@@ -814,11 +964,11 @@ def _complex_factorization(
     theta = np.concatenate(filters)[None, :]
     m = model.mu(theta)[0]
     den = np.vdot(m, m)
-    c = np.vdot(m, target) / den if den != 0 else 1.0
+    scal = complex(np.vdot(m, target) / den) if den != 0 else 1.0 + 0j
     # spread the scalar evenly (balanced layers), keeping its phase on layer 1
-    mag = abs(c) ** (1.0 / arch.layers) if c != 0 else 0.0
+    mag = abs(scal) ** (1.0 / arch.layers) if scal != 0 else 0.0
     filters = [f * mag for f in filters]
-    filters[0] = filters[0] * (c / abs(c) if c != 0 else 1.0)
+    filters[0] = filters[0] * (scal / abs(scal) if scal != 0 else 1.0)
     out: list[Any] = []
     for f in filters:
         fr = np.asarray(f)
@@ -893,17 +1043,17 @@ def nearest(
 
     if target == "function_space":
         model = _Model(arch.k, arch.S)
-        theta, cost = _solve(model, levels, fs, C, int(starts), seed)
+        theta, cost, tried = _solve(model, levels, fs, C, int(starts), seed, tol)
         best = theta[0]
         dist = math.sqrt(max(float(cost[0]), 0.0))
         agreed = len(cost) > 1 and abs(math.sqrt(cost[1]) - dist) <= tol
-        gn = _tangent_residual(model, best[None, :], fs, C)
+        gn = _grad_norm(model, best[None, :], fs, C)
         filters: list[Any] = _theta_filters(model, best, fnorm)
         point = model.mu(best[None, :])[0] * fnorm
         if _is_filling(arch):
             point, dist = f.copy(), 0.0
         return NearestResult(point, filters, dist * fnorm, gn, len(cost), bool(agreed),
-                             float(tol), _residual(arch, filters, point), None)
+                             float(tol), _residual(arch, filters, point), None, tried)
 
     # --- closure -------------------------------------------------------------------------
     Ss = [lv.S for lv in levels]
@@ -914,9 +1064,12 @@ def nearest(
                              (levels[0].n,))
     best_d: tuple[float, float, tuple[int, ...], FloatArray, FloatArray, _Model] | None = None
     runs: list[float] = []
+    tried = 0
     for comp in _closure_components(levels):
         model = _Model([c + 1 for c in comp], Ss)
-        theta, cost = _solve(model, _reduced_levels(Ss, comp), fs, C, int(starts), seed)
+        theta, cost, n_tried = _solve(model, _reduced_levels(Ss, comp), fs, C, int(starts),
+                                      seed, tol)
+        tried += n_tried
         runs += [math.sqrt(max(float(c), 0.0)) for c in cost]
         cand = (math.sqrt(max(float(cost[0]), 0.0)), 0.0, comp, theta[0], cost, model)
         if best_d is None or cand[0] < best_d[0]:
@@ -925,12 +1078,12 @@ def nearest(
     dist, _, comp, best, _, model = best_d
     runs.sort()
     agreed = len(runs) > 1 and abs(runs[1] - runs[0]) <= tol
-    gn = _tangent_residual(model, best[None, :], fs, C)
+    gn = _grad_norm(model, best[None, :], fs, C)
     point = model.mu(best[None, :])[0] * fnorm
     level_roots = [_layer_hyperroots(w[0]) for w in model.split(best[None, :])]
     filters, res = _complex_factorization(arch, levels, level_roots, point)
     return NearestResult(point, filters, dist * fnorm, gn, len(runs), bool(agreed),
-                         float(tol), res, comp)
+                         float(tol), res, comp, tried)
 
 
 # ============================================================================================
@@ -981,13 +1134,619 @@ def jacobian_rank(arch: Architecture, filters: Any, rtol: float = RANK_RTOL) -> 
     return RankResult(rank, dim, rank == dim, sig, float(rtol))
 
 
+
+
+# ============================================================================================
+# Root configurations and their combinatorial classification (MATH.md 3-6)
+# ============================================================================================
+# A configuration is a list of distinct points of the projective line with multiplicities,
+# in which every intended coincidence (multiple roots, real roots, orbits of roots of unity)
+# holds to roundoff after snapping. The decisions below are then exact combinatorics.
+_REL_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class _Component:
+    """The roots of ``F`` with one top-level hyperroot ``H = p^{S_top}``.
+
+    ``kind``: ``"special"`` (the point 0 or inf, fixed by every root of unity), ``"real"``
+    (``H`` real, so the component is closed under conjugation) or ``"pair"`` (``H`` nonreal;
+    stands for itself and its conjugate component). ``mult[a]``: multiplicity of
+    ``rho zeta^a`` (``zeta = exp(2 pi i / S_top)``); ``conj[a]``: index of its conjugate."""
+
+    kind: str
+    mult: tuple[int, ...]
+    conj: tuple[int, ...]
+
+
+def _components(values: ComplexArray, mults: Sequence[int], S_top: int) -> list[_Component]:
+    out: list[_Component] = []
+    special = {"zero": 0, "inf": 0}
+    rest: list[int] = []
+    for i, v in enumerate(values):
+        if _isinf(v):
+            special["inf"] += int(mults[i])
+        elif v == 0:
+            special["zero"] += int(mults[i])
+        else:
+            rest.append(i)
+    for m in special.values():
+        if m:
+            out.append(_Component("special", (m,), (0,)))
+    if not rest:
+        return out
+    vals = np.asarray(values)[rest]
+    H = _power(vals, S_top)
+    group = -np.ones(len(rest), dtype=int)
+    ng = 0
+    for i in range(len(rest)):
+        if group[i] < 0:
+            same = (group < 0) & (_chordal(H[i], H) <= S_top * _REL_TOL)
+            group[same] = ng
+            ng += 1
+    Hg = [H[np.flatnonzero(group == g)[0]] for g in range(ng)]
+    done = [False] * ng
+    for g in range(ng):
+        if done[g]:
+            continue
+        idx = np.flatnonzero(group == g)
+        rho = vals[idx[0]]
+        mult = [0] * S_top
+        for i in idx.tolist():
+            a = int(round(float(np.angle(vals[i] / rho)) * S_top / (2 * np.pi))) % S_top
+            mult[a] += int(mults[rest[i]])
+        hc = complex(Hg[g]).conjugate()
+        partner = min(range(ng), key=lambda h: _ch(complex(Hg[h]), hc))
+        done[g] = True
+        if partner == g or _ch(complex(Hg[g]), hc) <= S_top * _REL_TOL:
+            t = int(round(float(np.angle(np.conj(rho) / rho)) * S_top / (2 * np.pi)))
+            conj = tuple((t - a) % S_top for a in range(S_top))
+            out.append(_Component("real", tuple(mult), conj))
+        else:
+            done[partner] = True
+            out.append(_Component("pair", tuple(mult), tuple(range(S_top))))
+    return out
+
+
+def _summaries(comp: _Component, Ss: tuple[int, ...]) -> frozenset[tuple[tuple[int, int, int],
+                                                                        ...]]:
+    """All ways to spread one component over the levels (a hyperroot of level ``j`` uses a
+    full orbit of ``S_j``-th roots of unity, with the multiplicity available on all of it),
+    conjugation-closed for real components. Each way is summarized per level (low to high) as
+    ``(count, real, odd)``: hyperroots taken, real ones with multiplicity, and distinct real
+    ones taken an odd number of times. A ``pair`` counts twice (its conjugate mirrors it)."""
+    R = len(Ss)
+    S_top = Ss[-1]
+
+    def level_choices(j: int, m: tuple[int, ...]) -> list[tuple[tuple[int, ...], int, int, int]]:
+        """(new multiplicities, count, real, odd) for every admissible choice at level j."""
+        S = Ss[j]
+        if comp.kind == "special":
+            rng_ = [m[0]] if j == 0 else range(m[0] // S + 1)
+            return [((m[0] - x * S,), x, x, x % 2) for x in rng_]
+        q = S_top // S
+        classes = range(q)
+        avail = [min(m[c + q * i] for i in range(S)) for c in classes]
+        real_comp = comp.kind == "real"
+        groups: list[tuple[int, ...]] = []
+        seen: set[int] = set()
+        for c in classes:
+            if c in seen:
+                continue
+            cc = comp.conj[c] % q if real_comp else c
+            grp: tuple[int, ...] = (c,) if cc == c else (c, cc)
+            seen.update(grp)
+            groups.append(grp)
+        ranges = []
+        for grp in groups:
+            top = min(avail[c] for c in grp)
+            ranges.append([top] if j == 0 else range(top + 1))
+        out = []
+        for xs in itertools.product(*ranges):
+            new = list(m)
+            count = real = odd = 0
+            for grp, x in zip(groups, xs, strict=True):
+                for c in grp:
+                    for i in range(S):
+                        new[c + q * i] -= x
+                count += x * len(grp)
+                if real_comp and len(grp) == 1:
+                    real += x
+                    odd += x % 2
+            out.append((tuple(new), count, real, odd))
+        return out
+
+    memo: dict[tuple[int, tuple[int, ...]], frozenset[tuple[tuple[int, int, int], ...]]] = {}
+
+    def rec(j: int, m: tuple[int, ...]) -> frozenset[tuple[tuple[int, int, int], ...]]:
+        key = (j, m)
+        if key in memo:
+            return memo[key]
+        res: set[tuple[tuple[int, int, int], ...]] = set()
+        for new, count, real, odd in level_choices(j, m):
+            if comp.kind == "pair":
+                count, real, odd = 2 * count, 0, 0
+            if j == 0:
+                if all(v == 0 for v in new):
+                    res.add(((count, real, odd),))
+            else:
+                for lower in rec(j - 1, new):
+                    res.add((*lower, (count, real, odd)))
+        memo[key] = frozenset(res)
+        return memo[key]
+
+    full = rec(R - 1, comp.mult)
+    return frozenset(s for s in full if len(s) == R)
+
+
+def _i_s_degrees(comps: Sequence[_Component], Ss: tuple[int, ...]) -> tuple[int, ...]:
+    """``deg I_{S_j}(F)`` for every level (MATH.md 4): complete orbits with their minimal
+    multiplicity; 0 and inf rounded down to multiples of ``S_j``."""
+    S_top = Ss[-1]
+    out = []
+    for S in Ss:
+        deg = 0
+        for c in comps:
+            if c.kind == "special":
+                deg += (c.mult[0] // S) * S
+                continue
+            q = S_top // S
+            a = sum(min(c.mult[cl + q * i] for i in range(S)) for cl in range(q))
+            deg += a * S * (2 if c.kind == "pair" else 1)
+        out.append(deg)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    category: str
+    component: tuple[int, ...] | None
+    in_closure: bool
+    in_function_space: bool
+    i_s_degrees: tuple[int, ...]
+    real_roots: int
+
+
+def _singular_components_own(levels: Sequence[_Level]) -> list[tuple[int, ...]]:
+    """The set ``D`` of MATH.md 5, computed over the levels of positive degree (a level of
+    degree 0 is a scalar and takes no part); zero entries are kept at those levels."""
+    live = [j for j, lv in enumerate(levels) if lv.n > 0]
+    if len(live) <= 1:
+        return []
+    S = [levels[j].S for j in live]
+    d = [levels[j].n for j in live]
+    total = sum(a * b for a, b in zip(d, S, strict=True))
+    suffix = [sum(d[i] * S[i] for i in range(j, len(d))) for j in range(len(d))]
+    out: list[tuple[int, ...]] = []
+
+    def rec(j: int, acc: list[int], used_above: int) -> None:
+        # choose from the top level down; used_above = sum_{i>j} d'_i S_i
+        if j < 0:
+            if used_above == total and acc != d:
+                full = [0] * len(levels)
+                for jj, v in zip(live, acc, strict=True):
+                    full[jj] = v
+                out.append(tuple(full))
+            return
+        for v in range((total - used_above) // S[j] + 1):
+            u = used_above + v * S[j]
+            if u < suffix[j]:
+                continue
+            if j == 0 and u != total:
+                continue
+            acc[j] = v
+            rec(j - 1, acc, u)
+        acc[j] = 0
+
+    rec(len(d) - 1, [0] * len(d), 0)
+    return sorted(out)
+
+
+def _singular_list(arch: Architecture, levels: Sequence[_Level]) -> list[tuple[int, ...]]:
+    """``D`` from :func:`lcn.geometry.exact.singular_components` when available."""
+    try:
+        from lcn.geometry.exact import singular_components
+
+        comps = [tuple(int(v) for v in c) for c in singular_components(arch)]
+        if all(len(c) == len(levels) for c in comps):
+            return comps
+    except NotImplementedError:
+        pass
+    return _singular_components_own(levels)
+
+
+def _decide(values: ComplexArray, mults: Sequence[int], levels: Sequence[_Level],
+            D: Sequence[tuple[int, ...]]) -> _Verdict:
+    """Exact combinatorial category of a snapped configuration (MATH.md 3-6):
+
+    * in ``M`` iff the roots split into conjugation-closed level assignments with ``n_j``
+      hyperroots at level ``j``, at least ``e_j`` of them real (stride-one block rule);
+    * singular iff some assignment has the degree vector of a component ``d' in D``;
+    * stride-one boundary iff in ``M`` and some real assignment with ``n_j`` hyperroots per
+      level has fewer than ``e_j`` distinct real hyperroots of odd multiplicity in some level
+      (a small real perturbation of that factorization leaves ``M``) [derived, MATH.md 6];
+    * a reduced boundary point always lies on a singular component (the real points of the
+      closure are the union of the ``M_{d',S}``, ``d'`` in ``D`` or ``d``), so with the
+      precedence of :data:`CATEGORY_PRECEDENCE` it is reported as ``singular``.
+    """
+    Ss = tuple(lv.S for lv in levels)
+    R = len(levels)
+    n = tuple(lv.n for lv in levels)
+    caps = tuple(lv.e for lv in levels)
+    comps = _components(values, mults, Ss[-1])
+    isd = _i_s_degrees(comps, Ss)
+    Dsuffix = [sum(levels[i].n * levels[i].S for i in range(j, R)) for j in range(R)]
+    in_closure = all(a >= b for a, b in zip(isd, Dsuffix, strict=True))
+    real_roots = sum(int(m) for v, m in zip(values, mults, strict=True)
+                     if _isinf(v) or v.imag == 0)
+    zero_state = tuple((0, 0, 0) for _ in range(R))
+    states = {zero_state}
+    bounds = [max([n[j], *(dp[j] for dp in D)]) for j in range(R)]
+    fixed = list(zero_state)
+    varying: list[frozenset[tuple[tuple[int, int, int], ...]]] = []
+    for c in comps:
+        summ = _summaries(c, Ss)
+        if len(summ) == 1:
+            (only,) = tuple(summ)
+            fixed = [(a[0] + b[0], a[1] + b[1], a[2] + b[2]) for a, b in zip(fixed, only,
+                                                                              strict=True)]
+        elif summ:
+            varying.append(summ)
+        else:
+            states = set()
+    if states:
+        states = {tuple((c, min(r, caps[j]), min(o, caps[j])) for j, (c, r, o) in
+                        enumerate(fixed))}
+    for summ in sorted(varying, key=len):
+        new: set[tuple[tuple[int, int, int], ...]] = set()
+        for st in states:
+            for sm in summ:
+                cand = tuple(
+                    (a[0] + b[0], min(caps[j], a[1] + b[1]), min(caps[j], a[2] + b[2]))
+                    for j, (a, b) in enumerate(zip(st, sm, strict=True)))
+                if all(cand[j][0] <= bounds[j] for j in range(R)):
+                    new.add(cand)
+        states = new
+    exact_n = [st for st in states if tuple(c for c, _, _ in st) == n]
+    in_m = any(all(st[j][1] >= caps[j] for j in range(R)) for st in exact_n)
+    if not in_m:
+        return _Verdict("outside", None, in_closure, False, isd, real_roots)
+    counts = {tuple(c for c, _, _ in st) for st in states}
+    sing = [dp for dp in D if tuple(dp) in counts]
+    if sing:
+        comp = min(sing, key=lambda dp: sum(dp))
+        return _Verdict("singular", tuple(comp), in_closure, True, isd, real_roots)
+    if any(any(st[j][2] < caps[j] for j in range(R)) for st in exact_n):
+        return _Verdict("boundary_stride1", None, in_closure, True, isd, real_roots)
+    return _Verdict("interior", None, in_closure, True, isd, real_roots)
+
+
+# ============================================================================================
+# Snapping float roots to configurations, with a residual certificate
+# ============================================================================================
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.p = list(range(n))
+
+    def find(self, a: int) -> int:
+        while self.p[a] != a:
+            self.p[a] = self.p[self.p[a]]
+            a = self.p[a]
+        return a
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.p[max(ra, rb)] = min(ra, rb)
+
+    def groups(self) -> list[list[int]]:
+        g: dict[int, list[int]] = {}
+        for i in range(len(self.p)):
+            g.setdefault(self.find(i), []).append(i)
+        return list(g.values())
+
+
+def _orbit_distance(a: ComplexArray, b: ComplexArray, S: int) -> NDArray[np.float64]:
+    """``min_k chordal(zeta^k a_i, b_j)`` for all pairs (``zeta = exp(2 pi i / S)``)."""
+    zeta = np.exp(2j * np.pi * np.arange(S) / S)
+    fin = ~_isinf(a)
+    rot = np.where(fin[:, None], np.where(fin, a, 0)[:, None] * zeta[None, :], _INF)
+    return np.min(_chordal(rot[:, :, None], b[None, None, :]), axis=1)
+
+
+def _snap(roots: ComplexArray, S_top: int, eta: float) -> tuple[ComplexArray, list[int]]:
+    """The configuration of ``roots`` at root-space tolerance ``eta`` (chordal): roots within
+    ``eta`` merge (single linkage) into one point with their count as multiplicity; a cluster
+    closed under conjugation becomes real, one within ``eta`` of 0 or inf becomes 0 or inf;
+    points within ``eta`` of a rotation of each other by an ``S_top``-th root of unity are
+    moved onto one exact orbit (a conjugation-closed group onto an orbit with real ``S_top``-th
+    power). Conjugate clusters stay exact conjugates."""
+    N = len(roots)
+    uf = _UnionFind(N)
+    D = _chordal(roots[:, None], roots[None, :])
+    ii, jj = np.nonzero(np.triu(D <= eta, 1))
+    for a, b in zip(ii, jj, strict=True):
+        uf.union(int(a), int(b))
+    clusters = uf.groups()
+    cid = np.empty(N, dtype=int)
+    for c, mem in enumerate(clusters):
+        cid[mem] = c
+    K = len(clusters)
+    centers = np.empty(K, dtype=np.complex128)
+    mults = [len(m) for m in clusters]
+    firsts = np.array([m[0] for m in clusters])
+    conj_of = cid[np.argmin(_chordal(np.conj(roots[firsts])[:, None], roots[None, :]), axis=1)]
+    done = np.zeros(K, dtype=bool)
+    for c, mem in enumerate(clusters):
+        if done[c]:
+            continue
+        z = _mean_point(roots[mem])
+        if _ch(z, 0j) <= eta:
+            z = 0j
+        elif _ch(z, _INF) <= eta:
+            z = _INF
+        if conj_of[c] == c or _is_real_point(z, eta):
+            centers[c] = _real_point(z)
+            done[c] = True
+            if conj_of[c] != c:  # two conjugate clusters within eta of the real line
+                centers[conj_of[c]] = centers[c]
+                done[conj_of[c]] = True
+        else:
+            centers[c] = z
+            centers[conj_of[c]] = np.conj(z)
+            done[c] = done[conj_of[c]] = True
+    if S_top > 1:
+        movable = np.flatnonzero(~_isinf(centers) & (centers != 0))
+        if movable.size > 1:
+            P_ = centers[movable]
+            Dz = _orbit_distance(P_, P_, S_top)
+            uf2 = _UnionFind(movable.size)
+            ii, jj = np.nonzero(np.triu(Dz <= eta, 1))
+            for a, b in zip(ii, jj, strict=True):
+                uf2.union(int(a), int(b))
+            zeta = np.exp(2j * np.pi * np.arange(S_top) / S_top)
+            for grp in uf2.groups():
+                if len(grp) < 2:
+                    continue
+                members = movable[grp]
+                ref = centers[members[0]]
+                ks = [int(np.argmin(_chordal(ref * zeta, centers[m]))) for m in members]
+                base = _mean_point([centers[m] / zeta[k] for m, k in zip(members, ks,
+                                                                         strict=True)])
+                self_conj = float(np.min(_orbit_distance(np.conj(centers[members[:1]]),
+                                                         centers[members], S_top))) <= eta
+                if self_conj:
+                    th = float(np.angle(base))
+                    th = round(th * S_top / np.pi) * np.pi / S_top
+                    base = abs(base) * complex(np.exp(1j * th))
+                for m, k in zip(members, ks, strict=True):
+                    was_real = centers[m].imag == 0
+                    z = base * zeta[k]
+                    centers[m] = complex(z.real, 0.0) if was_real else z
+                if not self_conj:
+                    # mirror onto the conjugate group (its members are the conjugate clusters)
+                    for m in members:
+                        centers[conj_of[m]] = np.conj(centers[m])
+    # merge points that now coincide
+    vals: list[complex] = []
+    mm: list[int] = []
+    for z, m in zip(centers.tolist(), mults, strict=True):
+        for t, v in enumerate(vals):
+            if _ch(v, z) <= 1e-13:
+                mm[t] += m
+                break
+        else:
+            vals.append(complex(z))
+            mm.append(m)
+    return np.array(vals, dtype=np.complex128), mm
+
+
+def _config_residual(values: ComplexArray, mults: Sequence[int], f: FloatArray) -> float:
+    """``min_c ||c F - f|| / ||f||`` for the form ``F`` with exactly these roots: an upper
+    bound on the distance from ``f`` to the forms with this configuration."""
+    F = _poly_from_roots([v for v, m in zip(values, mults, strict=True) for _ in range(m)]).real
+    den = float(F @ F)
+    fn = float(np.linalg.norm(f))
+    if den == 0 or fn == 0:
+        return math.inf
+    c = float(F @ f) / den
+    return float(np.linalg.norm(c * F - f)) / fn
+
+
+def _events(roots: ComplexArray, S_top: int) -> list[float]:
+    """Root-space tolerances at which the configuration can change (distances between roots
+    up to rotation by ``S_top``-th roots of unity, and to 0 and inf), thinned to the upper
+    end of every run of values within a factor 1.5."""
+    N = len(roots)
+    ev = [np.zeros(1)]
+    if N > 1:
+        Dz = _orbit_distance(roots, roots, max(S_top, 1))
+        ev.append(Dz[np.triu_indices(N, 1)])
+    ev.append(_chordal(roots, 0))
+    ev.append(_chordal(roots, _INF))
+    allv = np.unique(np.concatenate(ev))
+    allv = allv[allv <= 0.5]
+    out: list[float] = [0.0]
+    for i, v in enumerate(allv):
+        if v == 0:
+            continue
+        nxt = allv[i + 1] if i + 1 < len(allv) else math.inf
+        # one step per run of values within a factor 1.5; everything below 1e-12 (roundoff
+        # of the root finder) is one run
+        if nxt > 1.5 * v and nxt > 1e-12:
+            out.append(float(v) * (1 + 1e-9))
+    return out
+
+
+# ============================================================================================
+# classify
+# ============================================================================================
 @dataclass(frozen=True)
 class Classification:
-    """placeholder"""
+    """Result of :func:`classify`.
+
+    * ``category``: one of :data:`lcn.geometry.exact.CATEGORIES` or ``"undecided"``;
+    * ``component``: for ``singular``, the degree vector ``d'`` (reduced architecture) of the
+      smallest-dimensional singular component (MATH.md 5); else ``None``;
+    * ``candidates``: the categories in play (one element when decided);
+    * ``tol``: the tolerance, relative to ``||f||_2``; ``distance``: distance from ``f`` to
+      ``M`` relative to ``||f||_2`` (an upper bound from the snapped configuration when it is in
+      ``M``, else from :func:`nearest`);
+    * diagnostics of the snapped configuration at ``tol``: ``residual`` (relative distance
+      from ``f`` to the snapped form), ``root_tolerance`` (the chordal root-space tolerance used
+      for snapping), ``i_s_degrees`` (``deg I_{S_j}`` for the reduced levels, MATH.md 4),
+      ``in_closure``, ``real_roots`` (real roots with multiplicity), ``multiplicities`` (of the
+      distinct roots), and ``component_distances``: relative distance from ``f`` to each
+      singular component ``M_{d',S}`` (only with ``details=True``; else empty).
+    """
 
     category: str
+    component: tuple[int, ...] | None
+    candidates: tuple[str, ...]
+    tol: float
+    distance: float
+    residual: float = 0.0
+    root_tolerance: float = 0.0
+    i_s_degrees: tuple[int, ...] = ()
+    in_closure: bool = True
+    real_roots: int = 0
+    multiplicities: tuple[int, ...] = ()
+    component_distances: tuple[tuple[tuple[int, ...], float], ...] = ()
 
 
-def classify(arch: Architecture, filter: Any, tol: float = CLASSIFY_TOL) -> Classification:
-    """placeholder"""
-    raise NotImplementedError
+def classify(
+    arch: Architecture,
+    filter: Any,
+    tol: float = CLASSIFY_TOL,
+    *,
+    margin: float = CLASSIFY_MARGIN,
+    details: bool = False,
+) -> Classification:
+    """Tolerant classification of a float filter relative to ``M`` (MATH.md 3-6).
+
+    Categories as in :func:`lcn.geometry.exact.membership`: ``zero``, ``interior``,
+    ``singular`` (with its component), ``boundary_stride1``, ``boundary_reduced``,
+    ``outside``; and ``undecided`` when the verdict is not stable.
+
+    Method (tolerance ``tol`` relative to ``||f||_2``): the roots of ``f`` on the projective
+    line are snapped at increasing root-space tolerances ``eta`` (clusters become multiple
+    roots, conjugation-closed clusters real roots, near-orbits of ``S``-th roots of unity exact
+    orbits; see :func:`_snap`). Each snapped configuration is an exact form ``F_eta``; its
+    relative distance ``r(eta) = min_c ||c F_eta - f|| / ||f||`` certifies it. The verdict at
+    tolerance ``t`` is the exact combinatorial category of the most snapped configuration with
+    ``r <= t`` (approximate ``I_S`` degrees from complete orbits, real-root counts of the block
+    polynomials, assignments of orbits to layers, singular components; see :func:`_decide`).
+    If the verdicts for tolerances in ``[tol / margin, tol * margin]`` differ, the answer is
+    ``undecided`` with those verdicts as ``candidates``. When no snapped configuration within
+    ``tol`` is in ``M`` the distance comes from :func:`nearest`; if that finds ``M`` within
+    ``tol`` after all, the nearest point's configuration is classified instead.
+
+    Only the exact zero vector is ``zero`` (the other categories are invariant under scaling).
+    Exact input (ints, fractions, strings) is converted to floats; its exact answer is
+    :func:`lcn.geometry.exact.membership`.
+    """
+    arch = _check_arch(arch)
+    f = _target(arch, filter)
+    if not (isinstance(tol, float | int) and 0 < tol < 1):
+        raise FilterError("tol", f"is {tol!r}; give a relative tolerance in (0, 1)")
+    if not (isinstance(margin, float | int) and margin >= 1):
+        raise FilterError("margin", f"is {margin!r}; give a factor >= 1")
+    tol, margin = float(tol), float(margin)
+    if not np.any(f):
+        return Classification("zero", None, ("zero",), tol, 0.0)
+    levels = _levels(arch)
+    D = _singular_list(arch, levels)
+    fs = f / float(np.linalg.norm(f))
+    lo, hi = tol / margin, tol * margin
+    ev_f = _search(fs, levels, D, hi)
+    in_m = [e for e in ev_f if e.verdict.in_function_space]
+    # distance to M: the snapped members of M bound it; ask nearest() only when that bound
+    # leaves "outside" in play
+    dist = min((e.residual for e in in_m), default=math.inf)
+    if dist > lo:
+        dist = min(dist, nearest(arch, fs, starts=4).distance)
+    ev_p: list[_Eval] | None = None
+
+    def in_m_at(t: float) -> _Eval:
+        nonlocal ev_p
+        ok = [e for e in in_m if e.residual <= t]
+        if ok:
+            return ok[-1]
+        if ev_p is None:  # f is within t of M but no snapping of f shows it: use the point
+            p = nearest(arch, fs, starts=4).point
+            ev_p = [e for e in _search(p / float(np.linalg.norm(p)), levels, D, hi)
+                    if e.verdict.in_function_space] or ev_f[:1]
+        ok = [e for e in ev_p if e.residual <= max(t - dist, t / margin)]
+        return ok[-1] if ok else ev_p[0]
+
+    def verdict_at(t: float) -> _Eval | None:
+        return None if dist > t else in_m_at(t)
+
+    ts = {lo, tol, hi} | {e.residual for e in ev_f if lo < e.residual <= hi}
+    if lo < dist <= hi:
+        ts.add(dist)
+    outcomes = {t: verdict_at(t) for t in sorted(ts)}
+    names = tuple(sorted({"outside" if o is None else o.verdict.category
+                          for o in outcomes.values()}))
+    chosen = outcomes[tol]
+    # diagnostics: the configuration behind the verdict at tol (outside: the most snapped
+    # configuration of f within tol)
+    within = [e for e in ev_f if e.residual <= tol]
+    shown = chosen if chosen is not None else (within[-1] if within else ev_f[0])
+    category = names[0] if len(names) == 1 else "undecided"
+    comp_d: tuple[tuple[tuple[int, ...], float], ...] = ()
+    if details:
+        Ss = [lv.S for lv in levels]
+        strides = [*(b // a for a, b in zip(Ss, Ss[1:], strict=False)), 1]
+        comp_d = tuple(
+            (dp, nearest(Architecture([x + 1 for x in dp], strides), fs, starts=4).distance)
+            for dp in D)
+    vd = shown.verdict
+    return Classification(
+        category,
+        vd.component if category == "singular" else None,
+        names,
+        tol,
+        float(min(dist, 1.0)),
+        float(shown.residual),
+        float(shown.eta),
+        vd.i_s_degrees,
+        vd.in_closure,
+        vd.real_roots,
+        tuple(sorted(shown.mults, reverse=True)),
+        comp_d,
+    )
+
+
+@dataclass(frozen=True)
+class _Eval:
+    """One snapped configuration: root tolerance, certificate, verdict, multiplicities."""
+
+    eta: float
+    residual: float
+    verdict: _Verdict
+    mults: tuple[int, ...]
+
+
+def _search(fs: FloatArray, levels: Sequence[_Level], D: Sequence[tuple[int, ...]],
+            limit: float) -> list[_Eval]:
+    """Snap the roots of ``fs`` at increasing root tolerances (:func:`_events`) until the
+    certificate exceeds ``limit``; every distinct configuration met is decided. The first
+    entry is the raw configuration (only exact repetitions merged)."""
+    S_top = levels[-1].S
+    roots = _roots(fs)
+    evals: list[_Eval] = []
+    prev: tuple[Any, ...] | None = None
+    for eta in _events(roots, S_top):
+        vals, mults = _snap(roots, S_top, eta)
+        key = (tuple(np.round(vals, 12).tolist()), tuple(mults))
+        if key == prev:
+            continue
+        prev = key
+        r = _config_residual(vals, mults, fs)
+        if r > limit and evals:
+            break
+        evals.append(_Eval(eta, r, _decide(vals, mults, levels, D), tuple(mults)))
+        if r > limit:
+            break
+    return evals
