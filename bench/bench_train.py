@@ -47,21 +47,18 @@ def bench_arch(arch: Architecture, n_out: int, N: int, runs: int, steps: int,
     gram_rate = runs * steps / t_gram
     print(f"  gram trainer            {t_gram:8.3f} s  {gram_rate:12.3e} run-steps/s")
     best_ref = 0.0
-    old = torch.get_num_threads()
     for threads in thread_counts:
-        torch.set_num_threads(threads)
-        t_ref = _time(lambda: train_reference(arch, data, runs, steps=steps, lr=lr,
-                                              mode="grouped"))
+        t_ref = _time(lambda t=threads: train_reference(arch, data, runs, steps=steps, lr=lr,
+                                                        mode="grouped", threads=t))
         rate = runs * steps / t_ref
         best_ref = max(best_ref, rate)
         print(f"  reference grouped  t={threads} {t_ref:8.3f} s  {rate:12.3e} run-steps/s")
-        t_pr = _time(lambda: train_reference(arch, data, per_run_runs, steps=steps, lr=lr,
-                                             mode="per_run"))
+        t_pr = _time(lambda t=threads: train_reference(arch, data, per_run_runs, steps=steps,
+                                                       lr=lr, mode="per_run", threads=t))
         rate = per_run_runs * steps / t_pr
         best_ref = max(best_ref, rate)
         print(f"  reference per_run  t={threads} {t_pr:8.3f} s  {rate:12.3e} run-steps/s"
               f"  ({per_run_runs} runs)")
-    torch.set_num_threads(old)
     ratio = gram_rate / best_ref
     print(f"  ratio gram / best reference: {ratio:8.1f}x  (goal >= 50x)")
     return ratio

@@ -78,7 +78,8 @@ def test_singular_components_brute_force_and_emptiness(arch: Architecture) -> No
     d, S, L = red.d, red.S, red.layers
     total = sum(a * b for a, b in zip(d, S, strict=True))
     brute = set()
-    for dp in itertools.product(*[range(total // Si + 1) for Si in S]):
+    for dp in itertools.product(*[range(total // Si + 1 if di > 0 else 1)
+                                  for di, Si in zip(d, S, strict=True)]):
         if dp == d or sum(a * b for a, b in zip(dp, S, strict=True)) != total:
             continue
         if all(sum(dp[i] * S[i] for i in range(l, L)) >= sum(d[i] * S[i] for i in range(l, L))
@@ -86,9 +87,16 @@ def test_singular_components_brute_force_and_emptiness(arch: Architecture) -> No
             brute.add(dp)
     got = singular_components(arch)
     assert set(got) == brute and len(got) == len(brute)
-    if L > 1:
+    if all(di > 0 for di in d) and L > 1:
         # [derived] MATH.md 5: D is empty iff d_i < s_i for all i < L (reduced architecture)
         assert (len(got) == 0) == all(d[i] < red.s[i] for i in range(L - 1))
+    from lcn.geometry import exact
+
+    try:
+        theirs = exact.singular_components(arch)
+    except NotImplementedError:
+        return
+    assert {tuple(c) for c in theirs} == set(got)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,16 +273,22 @@ def test_planted_points_against_exact_membership(k, s, filters, location, catego
 
 
 def test_rationalized_critical_points_against_exact_membership() -> None:
+    """Rationalize the filters exactly (no rounding): mu of them lies in M exactly, within
+    rounding of the critical value, and the exact module must call it interior too."""
     membership = _exact_membership()
-    for k, s in [((3, 2), (2, 1)), ((2, 2, 2), (1, 1, 1)), ((3, 2, 2), (1, 1, 1))]:
+    checked = 0
+    for k, s in [((3, 2), (2, 1)), ((3, 3, 2), (2, 2, 1)), ((3, 2, 2), (1, 1, 1))]:
         arch = Architecture(k, s)
-        data = gaussian_dataset(arch, 1, 12, seed=2)
+        data = gaussian_dataset(arch, 1, arch.degree + 2, seed=2)
         cp = critical_points(arch, data, 60, seed=2)
         for info in classify_critical_points(arch, data, cp.params):
             if info.zero or info.location != "interior":
                 continue  # rationalizing a boundary point generically leaves the boundary
-            v = _rational(cp.function[info.index])
-            assert membership(arch, v).classification == "interior"
+            ws = [_rational(w) for w in split_params(arch, cp.params[info.index])]
+            v = forms.product([forms.upsample(w, S) for w, S in zip(ws, arch.S, strict=True)])
+            assert membership(arch, v).classification == "interior", (arch, info)
+            checked += 1
+    assert checked >= 5
 
 
 def test_two_location_methods_agree_on_found_critical_points() -> None:

@@ -188,6 +188,45 @@ class Architecture:
         """Whether no two neighbouring layers have equal ``S_i`` (i.e. ``s_i > 1`` for ``i<L``)."""
         return all(si > 1 for si in self.s[:-1])
 
+    # -- geometry facts (MATH.md 3-6; the math lives in lcn.geometry.exact) --------------------
+    @property
+    def filling(self) -> bool:
+        """Whether the function space is all of ``R[x,y]_d`` (:func:`lcn.geometry.is_filling`)."""
+        from lcn.geometry.exact import is_filling
+
+        return is_filling(self)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the function space equals its Zariski closure
+        (:func:`lcn.geometry.is_closed`)."""
+        from lcn.geometry.exact import is_closed
+
+        return is_closed(self)
+
+    @property
+    def closure_degree(self) -> int:
+        """Degree of the Zariski closure (:func:`lcn.geometry.closure_degree`)."""
+        from lcn.geometry.exact import closure_degree
+
+        return closure_degree(self)
+
+    @property
+    def singular_components(self) -> list[tuple[int, ...]]:
+        """Degree vectors ``d'`` of the singular components ``M_{d',S}`` (indexed by the reduced
+        architecture's layers; :func:`lcn.geometry.singular_components`)."""
+        from lcn.geometry.exact import singular_components
+
+        return singular_components(self)
+
+    @property
+    def boundary(self) -> dict[str, bool]:
+        """Which relative boundary points exist: ``{"stride1": ..., "reduced": ...}``
+        (:func:`lcn.geometry.boundary_kinds`)."""
+        from lcn.geometry.exact import boundary_kinds
+
+        return boundary_kinds(self)
+
     def to_dict(self) -> dict[str, Any]:
         """The facts printed by ``lcn describe --json`` (keys documented in the CLI help)."""
         red = self.reduced()
@@ -205,4 +244,9 @@ class Architecture:
             "reduced": {"k": list(red.k), "s": list(red.s)},
             "is_reduced": self.is_reduced,
             "full_dimensional": self.full_dimensional,
+            "filling": self.filling,
+            "closed": self.closed,
+            "closure_degree": self.closure_degree,
+            "singular_components": [list(c) for c in self.singular_components],
+            "boundary": self.boundary,
         }

@@ -79,6 +79,8 @@ def _fmt(v: Any) -> str:
             return f"{_fmt(v['k'])} | {_fmt(v['s'])}"
         return " ".join(f"{a}={_fmt(b)}" for a, b in v.items())
     if isinstance(v, list | tuple):
+        if v and all(isinstance(x, list | tuple) for x in v):  # e.g. singular components
+            return " ".join(f"({_fmt(x)})" for x in v)
         return ",".join(_fmt(x) for x in v) if v else "-"
     return str(v)
 
@@ -339,6 +341,145 @@ def nearest_cmd(
         f"agreed {'yes' if res.agreed else 'no'}  residual {res.residual:.2g}",
         highlight=False,
     )
+
+
+@app.command()
+@handle_errors
+def member(
+    k: str = typer.Option(..., "--k", help=K_HELP),
+    s: str | None = typer.Option(None, "--s", help=S_HELP),
+    filter_: str = typer.Option(..., "--filter", help=FILTER_HELP),
+    digits: int | None = typer.Option(
+        None, "--digits", help="Decimal digits of a non-rational factorization (default: floats)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    use_float: bool = typer.Option(
+        False, "--float", help="Treat the filter as floating point: tolerant classification."
+    ),
+    tol: float | None = typer.Option(
+        None, "--tol", help="Relative tolerance of the float classification (implies --float; "
+        "default 1e-8)."
+    ),
+) -> None:
+    """Is an exact end-to-end filter in the function space M, and how does it factor?
+    (MATH.md 4-6)
+
+    Exact or float: the filter is exact unless --float or --tol is given (the entries are
+    strings either way, so the flag decides). The float branch (lcn.geometry.classify) decides
+    within the relative tolerance --tol (default 1e-8) and may answer "undecided" with the
+    categories in play; its JSON keys: classification, candidates, singular_component, tol,
+    distance (to M, relative), in_closure, i_s_degrees, real_roots, multiplicities,
+    snap_residual, root_tolerance, and nearest {distance, point, filters} (the nearest point
+    of M and its layer filters).
+
+    Exact arithmetic: integers, fractions (1/3) and decimals (0.25, read as the fraction they
+    spell). Prints whether the filter is in the Zariski closure (a complex sparse
+    factorization exists) and in M (a real one exists), its classification (zero, interior,
+    singular, boundary_stride1, boundary_reduced or outside), the singular component d' it
+    lies on (degree vector of the reduced architecture) and layer filters of the given
+    architecture whose mu is the filter: exact when rational, else floats (or --digits digits),
+    complex when the filter is only in the closure. JSON keys: in_closure,
+    in_function_space, classification, singular_component (or null), factorization (list of
+    layer filters: ints or "p/q" strings when exact, floats, [re, im] pairs when complex,
+    decimal strings with --digits; or null), factorization_kind (rational, float, complex or
+    null), residual (max |mu(factorization) - filter|, 0 when exact).
+    """
+    arch = parse_arch(k, s)
+    if use_float or tol is not None:
+        _member_float(arch, filter_, 1e-8 if tol is None else tol, as_json)
+        return
+    _member_exact(arch, filter_, digits, as_json)
+
+
+def _member_float(arch: Architecture, filter_text: str, tol: float, as_json: bool) -> None:
+    """The float branch of ``lcn member`` (lcn.geometry.classify and nearest)."""
+    from lcn.geometry.numerical import classify, nearest
+
+    f = [float(v) for v in forms.parse_vector(filter_text, "--filter")]
+    try:
+        c = classify(arch, f, tol=tol)
+        near = nearest(arch, f)
+    except LCNError as exc:
+        flag = {"filter": "--filter", "tol": "--tol"}.get(exc.argument, exc.argument)
+        raise type(exc)(flag, exc.message) from None
+    out = {
+        "classification": c.category,
+        "candidates": list(c.candidates),
+        "singular_component": None if c.component is None else list(c.component),
+        "tol": c.tol,
+        "distance": c.distance,
+        "in_closure": c.in_closure,
+        "i_s_degrees": list(c.i_s_degrees),
+        "real_roots": c.real_roots,
+        "multiplicities": list(c.multiplicities),
+        "snap_residual": c.residual,
+        "root_tolerance": c.root_tolerance,
+        "nearest": {
+            "distance": near.distance,
+            "point": [float(v) for v in near.point],
+            "filters": [[float(v) for v in w] for w in near.filters],
+        },
+    }
+    if as_json:
+        print_json(out)
+        return
+    table = Table(title=f"float filter and the function space of {arch} (tol {tol:g})")
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column("value")
+    table.add_row("classification", c.category)
+    if c.category == "undecided":
+        table.add_row("candidates", ", ".join(c.candidates))
+    table.add_row("singular component", _fmt(out["singular_component"])
+                  if c.component is not None else "-")
+    table.add_row("distance to M (relative)", f"{c.distance:.3g}")
+    table.add_row("in closure (snapped)", _fmt(c.in_closure))
+    table.add_row("deg I_S per reduced layer", _fmt(list(c.i_s_degrees)))
+    table.add_row("real roots", str(c.real_roots))
+    console.print(table)
+    for i, w in enumerate(near.filters):
+        console.print(f"nearest point, layer {i + 1}: " + ", ".join(f"{x:.10g}" for x in w),
+                      highlight=False)
+
+
+def _member_exact(arch: Architecture, filter_text: str, digits: int | None, as_json: bool) -> None:
+    """The exact branch of ``lcn member`` (lcn.geometry.membership)."""
+    from lcn.geometry.exact import membership
+
+    F = forms.parse_vector(filter_text, "--filter")
+    try:
+        res = membership(arch, F, digits=digits)
+    except LCNError as exc:
+        flag = {"filter": "--filter", "digits": "--digits"}.get(exc.argument, exc.argument)
+        raise type(exc)(flag, exc.message) from None
+    out = res.to_json()
+    if as_json:
+        print_json(out)
+        return
+    table = Table(title=f"membership of the filter in the function space of {arch}")
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column("value")
+    table.add_row("in closure", _fmt(res.in_closure))
+    table.add_row("in function space", _fmt(res.in_function_space))
+    table.add_row("classification", res.classification)
+    comp = out["singular_component"]
+    table.add_row("singular component", _fmt(comp) if comp is not None else "-")
+    table.add_row("factorization", res.factorization_kind or "-")
+    table.add_row("residual", "-" if out["residual"] is None else str(out["residual"]))
+    console.print(table)
+    if out["factorization"] is not None:
+        layers = Table(title="layer filters (mu of these is the filter)")
+        layers.add_column("layer", justify="right")
+        layers.add_column("k")
+        layers.add_column("s")
+        layers.add_column("filter")
+        for i, w in enumerate(out["factorization"]):
+            text = ", ".join(
+                f"{v[0]:.10g}{v[1]:+.10g}j" if isinstance(v, list) else
+                (f"{v:.12g}" if isinstance(v, float) else str(v))
+                for v in w
+            )
+            layers.add_row(str(i + 1), str(arch.k[i]), str(arch.s[i]), text)
+        console.print(layers)
 
 
 def main() -> None:

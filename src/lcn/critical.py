@@ -151,7 +151,9 @@ def singular_components(arch: Architecture) -> list[tuple[int, ...]]:
     ``d' != d`` with ``sum d'_i S_i = sum d_i S_i`` and, for every ``l``,
     ``sum_{i>=l} d'_i S_i >= sum_{i>=l} d_i S_i`` (degree moved to sparser layers). Sorted by
     the dimension ``sum d'_i + 1`` of ``M_{d',S}``, smallest first. Empty for one reduced
-    layer."""
+    layer. Reduced layers of degree 0 are scalars and keep ``d'_i = 0`` (so ``k=(3,1),
+    s=(2,1)``, whose function space is all of ``R[x,y]_2``, has none); same convention as
+    :func:`lcn.geometry.exact.singular_components`."""
     red = arch.reduced()
     d, S = red.d, red.S
     L = len(d)
@@ -167,7 +169,9 @@ def singular_components(arch: Architecture) -> list[tuple[int, ...]]:
             if used == total and tuple(acc) != tuple(d):
                 out.append(tuple(acc))
             return
-        for di in range((total - used) // S[i] + 1):
+        # a size-1 reduced layer is a scalar and never carries degree
+        top = (total - used) // S[i] if d[i] > 0 else 0
+        for di in range(top + 1):
             tail = used + di * S[i]
             if tail < tails[i]:
                 continue

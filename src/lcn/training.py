@@ -1325,6 +1325,46 @@ def train_reference(
     record_every: int | None = None,
     mode: str = "grouped",
     tol: float = 1e-10,
+    threads: int | None = None,
+) -> TrainResult:
+    """Plain gradient descent on the raw data through torch modules (the reference of
+    :func:`train`); see :func:`_train_reference` for the method. ``threads``: torch intra-op
+    threads for the run (``None``: one thread for small work, as :func:`train` does; the
+    benchmark sets it explicitly)."""
+    import torch
+
+    if threads is None:
+        ctx: Any = _small_op_threads(torch, torch.device("cpu"), 0)
+    else:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ConfigError("threads", f"is {threads!r}; use a positive integer or None")
+        ctx = _fixed_threads(torch, threads)
+    with ctx:
+        return _train_reference(arch, data, runs, init, steps, lr, seed, record_every, mode,
+                                tol)
+
+
+@contextmanager
+def _fixed_threads(torch: Any, n: int) -> Iterator[None]:
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _train_reference(
+    arch: AnyArch,
+    data: Dataset | Sequence[Dataset],
+    runs: int,
+    init: str | Any,
+    steps: int,
+    lr: float | Any,
+    seed: int,
+    record_every: int | None,
+    mode: str,
+    tol: float,
 ) -> TrainResult:
     """Plain gradient descent on ``||Y - net(X)||_F^2`` computed on the raw data by torch
     modules, with the same initialization as :func:`train` (same ``init`` and ``seed``) and a

@@ -9,6 +9,7 @@ geometry of lcn.geometry.exact on rational families, and scale invariance.
 
 from __future__ import annotations
 
+import itertools
 import json
 from fractions import Fraction
 
@@ -23,6 +24,7 @@ from typer.testing import CliRunner
 from lcn import Architecture, forms
 from lcn.cli import app
 from lcn.errors import ArchitectureError, FilterError, LCNError
+from lcn.geometry import exact as ex
 from lcn.geometry import numerical as nm
 from lcn.geometry.numerical import classify, jacobian_rank, nearest
 from lcn.parametrization import jacobian, mu
@@ -253,7 +255,7 @@ def test_nearest_closure_against_implicit_equation() -> None:
         assert abs(cubic(res.point)) <= 1e-10 * np.linalg.norm(res.point) ** 3
         best = np.inf
         for _ in range(20):
-            r = minimize(lambda p: np.sum((p - f) ** 2), f + 0.5 * rng.standard_normal(5),
+            r = minimize(lambda p, f=f: np.sum((p - f) ** 2), f + 0.5 * rng.standard_normal(5),
                          constraints=[{"type": "eq", "fun": cubic}], method="SLSQP",
                          options={"ftol": 1e-14, "maxiter": 500})
             if r.success and abs(cubic(r.x)) < 1e-9:
@@ -512,3 +514,311 @@ def test_cli_nearest_json_and_errors() -> None:
     assert out.exit_code == 2 and "--filter" in out.output
     out = runner.invoke(app, ["nearest", "--k", "3,2", "--s", "2,1", "--filter", "1,2,3,4,5"])
     assert out.exit_code == 0 and "distance" in out.output
+
+
+# ============================================================================================
+# Independent oracle: brute force over assignments of root orbits to levels
+# ============================================================================================
+# Written for these tests only. From the certified roots of an exact form (flint), every way
+# of spreading the roots over the levels of the reduced architecture is enumerated: a
+# hyperroot of level j uses a full orbit of S_j-th roots of unity with the multiplicity
+# available on all of it, conjugation-closed (real factorizations). Components with one
+# top-level hyperroot are independent; a dynamic program combines their per-level summaries
+# (hyperroots taken, real ones, distinct real ones taken an odd number of times).
+def _exact_configuration(F: list[int]) -> tuple[np.ndarray, list[int]]:
+    rts = forms.roots([flint.fmpq(v) for v in F])
+    vals = np.array([complex(r.value) if not r.is_real else complex(r.value.real, 0.0)
+                     for r in rts])
+    return vals, [r.multiplicity for r in rts]
+
+
+def _orbit_components(values: np.ndarray, mults: list[int], S_top: int) -> list[tuple]:
+    """(kind, multiplicities of rho*zeta^a, conjugation index map) per top-level hyperroot;
+    kind is 'special' (0 or inf), 'real' (closed under conjugation) or 'pair' (a nonreal
+    hyperroot standing for itself and its conjugate)."""
+    out: list[tuple] = []
+    m0 = sum(m for v, m in zip(values, mults, strict=True) if v == 0)
+    minf = sum(m for v, m in zip(values, mults, strict=True) if np.isinf(v.real))
+    for m in (m0, minf):
+        if m:
+            out.append(("special", (m,), (0,)))
+    pts = [(complex(v), m) for v, m in zip(values, mults, strict=True)
+           if v != 0 and not np.isinf(v.real)]
+    groups: list[list[tuple[complex, int]]] = []
+    for v, m in pts:
+        H = v**S_top
+        for g in groups:
+            if abs(g[0][0] ** S_top - H) <= 1e-9 * max(1.0, abs(H)):
+                g.append((v, m))
+                break
+        else:
+            groups.append([(v, m)])
+    done = [False] * len(groups)
+    for gi, g in enumerate(groups):
+        if done[gi]:
+            continue
+        rho = g[0][0]
+        mult = [0] * S_top
+        for v, m in g:
+            mult[int(round(np.angle(v / rho) * S_top / (2 * np.pi))) % S_top] += m
+        H = rho**S_top
+        done[gi] = True
+        if abs(H.imag) <= 1e-9 * max(1.0, abs(H)):
+            t = int(round(np.angle(np.conj(rho) / rho) * S_top / (2 * np.pi)))
+            out.append(("real", tuple(mult), tuple((t - a) % S_top for a in range(S_top))))
+        else:
+            for gj, h in enumerate(groups):
+                if not done[gj] and abs(h[0][0] ** S_top - np.conj(H)) <= 1e-9 * abs(H):
+                    done[gj] = True
+                    break
+            out.append(("pair", tuple(mult), tuple(range(S_top))))
+    return out
+
+
+def _component_ways(comp: tuple, Ss: tuple[int, ...]) -> set[tuple]:
+    kind, mult, conj = comp
+    R, S_top = len(Ss), Ss[-1]
+    memo: dict = {}
+
+    def choices(j: int, m: tuple[int, ...]) -> list[tuple]:
+        S = Ss[j]
+        if kind == "special":
+            return [((m[0] - x * S,), x, x, x % 2)
+                    for x in ([m[0]] if j == 0 else range(m[0] // S + 1))]
+        q = S_top // S
+        avail = [min(m[c + q * i] for i in range(S)) for c in range(q)]
+        groups, seen = [], set()
+        for c in range(q):
+            if c in seen:
+                continue
+            cc = conj[c] % q if kind == "real" else c
+            grp = (c,) if cc == c else (c, cc)
+            seen.update(grp)
+            groups.append(grp)
+        ranges = [[min(avail[c] for c in g)] if j == 0 else range(min(avail[c] for c in g) + 1)
+                  for g in groups]
+        out = []
+        for xs in itertools.product(*ranges):
+            new, count, real, odd = list(m), 0, 0, 0
+            for grp, x in zip(groups, xs, strict=True):
+                for c in grp:
+                    for i in range(S):
+                        new[c + q * i] -= x
+                count += x * len(grp)
+                if kind == "real" and len(grp) == 1:
+                    real, odd = real + x, odd + x % 2
+            out.append((tuple(new), count, real, odd))
+        return out
+
+    def rec(j: int, m: tuple[int, ...]) -> set[tuple]:
+        if (j, m) in memo:
+            return memo[(j, m)]
+        res: set[tuple] = set()
+        for new, count, real, odd in choices(j, m):
+            if kind == "pair":
+                count, real, odd = 2 * count, 0, 0
+            if j == 0:
+                if not any(new):
+                    res.add(((count, real, odd),))
+            else:
+                res |= {(*low, (count, real, odd)) for low in rec(j - 1, new)}
+        memo[(j, m)] = res
+        return res
+
+    return rec(R - 1, tuple(mult))
+
+
+def _brute_force_assignments(arch: Architecture, F: list[int]) -> set[tuple]:
+    """All reachable per-level summaries ((count, real, odd), ...) of real assignments."""
+    levels = nm._levels(arch)
+    Ss = tuple(lv.S for lv in levels)
+    vals, mults = _exact_configuration(F)
+    states = {tuple((0, 0, 0) for _ in Ss)}
+    for comp in _orbit_components(vals, mults, Ss[-1]):
+        ways = _component_ways(comp, Ss)
+        states = {tuple((a[0] + b[0], a[1] + b[1], a[2] + b[2]) for a, b in zip(st, w, strict=True))
+                  for st in states for w in ways}
+    return states
+
+
+def _brute_force_singular_components(arch: Architecture) -> list[tuple[int, ...]]:
+    """D of MATH.md 5 by enumeration over the reduced levels of positive degree."""
+    levels = nm._levels(arch)
+    live = [j for j, lv in enumerate(levels) if lv.n > 0]
+    S = [levels[j].S for j in live]
+    d = [levels[j].n for j in live]
+    total = sum(a * b for a, b in zip(d, S, strict=True))
+    out = []
+    for cand in itertools.product(*(range(total // s + 1) for s in S)):
+        if list(cand) == d or sum(c * s for c, s in zip(cand, S, strict=True)) != total:
+            continue
+        if all(sum(cand[i] * S[i] for i in range(j, len(S)))
+               >= sum(d[i] * S[i] for i in range(j, len(S))) for j in range(len(S))):
+            full = [0] * len(levels)
+            for jj, v in zip(live, cand, strict=True):
+                full[jj] = v
+            out.append(tuple(full))
+    return sorted(out)
+
+
+# ============================================================================================
+# Exact versus numerical on rational families
+# ============================================================================================
+FAMILY_ARCHS = [
+    ((3, 2), (2, 1)), ((2, 2, 2), (1, 1, 1)), ((3, 3, 2), (2, 2, 1)), ((3, 2, 2), (1, 2, 1)),
+    ((2, 3), (2, 1)), ((2, 2, 2), (2, 1, 1)), ((3, 2), (3, 1)), ((2, 2, 3), (2, 1, 1)),
+    ((3, 3), (2, 1)), ((2, 2, 2), (2, 2, 1)), ((4, 3), (2, 1)), ((2, 2, 2, 2), (1, 1, 2, 1)),
+    ((3, 1, 2), (2, 1, 1)), ((1, 3, 2), (2, 2, 1)), ((2, 2, 2, 2), (1, 1, 1, 1)),
+    ((3, 2, 2), (2, 1, 1)), ((2, 2, 2, 2), (1, 2, 1, 1)), ((3, 1), (2, 1)),
+]
+
+
+def _reduced_arch(arch: Architecture, dp: tuple[int, ...]) -> Architecture:
+    Ss = [arch.S[b[0]] for b in arch.blocks()]
+    strides = [*(b // a for a, b in zip(Ss, Ss[1:], strict=False)), 1]
+    return Architecture([x + 1 for x in dp], strides)
+
+
+def _int_filter(rng: np.random.Generator, k: int) -> list[int]:
+    while True:
+        w = [int(v) for v in rng.integers(-3, 4, k)]
+        if any(w):
+            return w
+
+
+def _family(kind: str, arch: Architecture, rng: np.random.Generator) -> list[int]:
+    """Rational filters built to be members, on singular components, on the boundary (two
+    layers of one block sharing a linear factor, or a squared factor), outside (random), or
+    in the closure only (a singular component's layers with complex hyperroots)."""
+    if kind == "member":
+        return [int(v) for v in mu(arch, [_int_filter(rng, k) for k in arch.k])]
+    if kind == "outside":
+        return [int(v) for v in rng.integers(-5, 6, arch.filter_size)]
+    D = ex.singular_components(arch)
+    if kind in ("singular", "closure", "reduced") and D:
+        dp = D[int(rng.integers(len(D)))]
+        red = _reduced_arch(arch, dp)
+        ws = []
+        for k in red.k:
+            if kind == "closure" and k >= 3:
+                q = [1, int(rng.integers(-1, 2)), int(rng.integers(2, 5))]  # no real root
+                ws.append([int(v) for v in np.convolve(q, _int_filter(rng, k - 2))])
+            elif kind == "reduced" and k >= 3:  # a double real or a conjugate pair hyperroot
+                c = int(rng.integers(-3, 4))
+                q = [1, -2 * c, c * c] if rng.random() < 0.5 else [1, 0, int(rng.integers(1, 4))]
+                ws.append([int(v) for v in np.convolve(q, _int_filter(rng, k - 2))])
+            else:
+                ws.append(_int_filter(rng, k))
+        return [int(v) for v in mu(red, ws)]
+    ws = [_int_filter(rng, k) for k in arch.k]
+    i, j = (int(v) for v in rng.integers(arch.layers, size=2))
+    c = int(rng.integers(-3, 4))
+    if i != j and arch.k[i] >= 2 and arch.k[j] >= 2 and arch.S[i] == arch.S[j]:
+        ws[i] = [int(v) for v in np.convolve([1, -c], _int_filter(rng, arch.k[i] - 1))]
+        ws[j] = [int(v) for v in np.convolve([1, -c], _int_filter(rng, arch.k[j] - 1))]
+    elif arch.k[i] >= 3:
+        ws[i] = [int(v) for v in np.convolve([1, -2 * c, c * c], _int_filter(rng, arch.k[i] - 2))]
+    return [int(v) for v in mu(arch, ws)]
+
+
+REDUCED_BOUNDARY_ARCHS = [
+    ((3, 2), (2, 1)), ((3, 3, 2), (2, 2, 1)), ((2, 2, 2), (2, 1, 1)), ((3, 2), (3, 1)),
+    ((2, 2, 3), (2, 1, 1)), ((2, 2, 2), (2, 2, 1)), ((4, 3), (2, 1)), ((5, 2), (2, 1)),
+    ((3, 2, 2), (2, 2, 1)), ((5, 3), (2, 1)),
+]
+
+
+@pytest.mark.parametrize("kind", ["member", "singular", "boundary", "outside", "closure",
+                                  "reduced"])
+def test_classify_agrees_with_exact_on_rational_families(kind) -> None:
+    rng = np.random.default_rng(["member", "singular", "boundary", "outside", "closure",
+                                 "reduced"].index(kind))
+    archs = REDUCED_BOUNDARY_ARCHS if kind == "reduced" else FAMILY_ARCHS
+    seen = set()
+    for t in range(72):
+        k, s = archs[t % len(archs)]
+        arch = Architecture(k, s)
+        F = _family(kind, arch, rng)
+        want = ex.membership(arch, F, factorize=False)
+        got = classify(arch, np.array(F, dtype=float))
+        assert (got.category, got.component) == (want.classification,
+                                                   want.singular_component), (arch, F)
+        assert got.candidates == (want.classification,)
+        if want.classification != "zero":
+            assert got.in_closure == want.in_closure, (arch, F)
+        seen.add(want.classification)
+    expected = {"member": {"interior"}, "singular": {"singular"}, "outside": {"outside"},
+                "boundary": {"boundary_stride1"}, "closure": {"outside"},
+                "reduced": {"boundary_reduced"}}[kind]
+    assert expected <= seen
+
+
+def test_classify_worked_boundary_examples_agree_with_exact() -> None:
+    cases = [
+        ((3, 2), (2, 1), [1, 0, -2, 0, 1]),  # (x^2 - y^2)^2: double real hyperroot
+        ((3, 2), (2, 1), [1, 0, 2, 0, 1]),  # (x^2 + y^2)^2
+        ((2, 2), (1, 1), [1, -2, 1]),  # (x - y)^2
+        ((2, 2, 2), (1, 1, 1), [1, -3, 3, -1]),  # (x - y)^3
+        ((2, 2, 2, 2), (1, 1, 1, 1), [1, 0, -2, 0, 1]),  # (x-y)^2 (x+y)^2
+        ((3, 3, 2), (2, 2, 1), [1, 0, 0, 0, -2, 0, 0, 0, 1, 0, 0]),
+    ]
+    for k, s, F in cases:
+        arch = Architecture(k, s)
+        want = ex.membership(arch, F, factorize=False)
+        got = classify(arch, np.array(F, dtype=float))
+        assert (got.category, got.component) == (want.classification,
+                                                   want.singular_component), (k, s, F)
+
+
+def test_brute_force_assignments_agree_with_exact_membership() -> None:
+    """The assignment oracle decides membership and singularity on its own; exact must agree
+    (and so must the tolerant classification, checked above)."""
+    rng = np.random.default_rng(99)
+    for t in range(90):
+        k, s = FAMILY_ARCHS[t % len(FAMILY_ARCHS)]
+        arch = Architecture(k, s)
+        F = _family(["member", "singular", "boundary", "outside", "closure"][t % 5], arch, rng)
+        if not any(F) or len(F) - 1 < 1:
+            continue
+        want = ex.membership(arch, F, factorize=False)
+        levels = nm._levels(arch)
+        n = tuple(lv.n for lv in levels)
+        states = _brute_force_assignments(arch, F)
+        in_m = any(tuple(c for c, _, _ in st) == n
+                   and all(st[j][1] >= levels[j].e for j in range(len(levels)))
+                   for st in states)
+        assert in_m == want.in_function_space, (arch, F)
+        if in_m:
+            counts = {tuple(c for c, _, _ in st) for st in states}
+            sing = [dp for dp in ex.singular_components(arch) if dp in counts]
+            assert bool(sing) == (want.singular_component is not None), (arch, F)
+            if sing:
+                assert min(sing, key=lambda v: (sum(v), v)) == want.singular_component
+            else:  # a unique factorization: the stride-one boundary of MATH.md 6
+                boundary = any(tuple(c for c, _, _ in st) == n and any(
+                    st[j][2] < levels[j].e for j in range(len(levels))) for st in states)
+                assert boundary == (want.classification == "boundary_stride1"), (arch, F)
+
+
+def test_singular_components_against_enumeration() -> None:
+    for k, s in FAMILY_ARCHS + [((5, 3, 2), (2, 3, 1)), ((1, 4, 3), (2, 2, 1))]:
+        arch = Architecture(k, s)
+        assert sorted(ex.singular_components(arch)) == _brute_force_singular_components(arch)
+
+
+def test_jacobian_rank_agrees_with_exact_is_regular() -> None:
+    rng = np.random.default_rng(5)
+    for t in range(120):
+        k, s = FAMILY_ARCHS[t % len(FAMILY_ARCHS)]
+        arch = Architecture(k, s)
+        ws = [_int_filter(rng, ki) for ki in arch.k]
+        if t % 3 == 0:  # make a later layer share a factor with an earlier one
+            j = int(rng.integers(1, arch.layers)) if arch.layers > 1 else 0
+            i = int(rng.integers(0, j + 1))
+            if arch.S[i] == arch.S[j] and i != j and arch.k[i] >= 2 and arch.k[j] >= 2:
+                c = int(rng.integers(-2, 3))
+                ws[i] = [int(v) for v in np.convolve([1, -c], _int_filter(rng, arch.k[i] - 1))]
+                ws[j] = [int(v) for v in np.convolve([1, -c], _int_filter(rng, arch.k[j] - 1))]
+        want = ex.is_regular(arch, ws)
+        got = jacobian_rank(arch, [np.array(w, dtype=float) for w in ws])
+        assert got.regular == want, (arch, ws, got)

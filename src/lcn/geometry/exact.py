@@ -33,7 +33,7 @@ import numpy as np
 
 from lcn import forms
 from lcn.architecture import Architecture
-from lcn.errors import ArchitectureError, ConfigError, ExactnessError, FilterError, LCNError
+from lcn.errors import ArchitectureError, ConfigError, ExactnessError, FilterError
 
 __all__ = [
     "CATEGORIES",
@@ -148,7 +148,9 @@ def _json_number(v: Any) -> Any:
     if isinstance(v, complex):
         return [float(v.real), float(v.imag)]
     if isinstance(v, flint.arb):
-        digits = max(1, int(v.rel_accuracy_bits() * 0.30103))
+        bits = v.rel_accuracy_bits()
+        digits = max(1, min(int(bits * 0.30103), int(flint.ctx.prec * 0.30103) + 1
+                            if bits > 10**6 else 3000))
         return v.str(digits, radius=False)
     if isinstance(v, flint.acb):
         return [_json_number(v.real), _json_number(v.imag)]
@@ -490,7 +492,7 @@ def _exact_counts_cached(coeffs: tuple[int, ...]) -> tuple[int, int]:
             old = flint.ctx.prec
             flint.ctx.prec = prec
             try:
-                roots = p.complex_roots()
+                roots: Any = p.complex_roots()  # (ball, multiplicity) pairs
             finally:
                 flint.ctx.prec = old
             real = [z.real for z, _ in roots if z.imag == 0]
@@ -781,7 +783,8 @@ def _real_roots(p: flint.fmpz_poly, prec: int) -> list[Any]:
     old = flint.ctx.prec
     flint.ctx.prec = prec
     try:
-        roots = [z.real for z, _ in p.complex_roots() if z.imag == 0]
+        found: Any = p.complex_roots()  # (ball, multiplicity) pairs
+        roots = [z.real for z, _ in found if z.imag == 0]
     finally:
         flint.ctx.prec = old
     if not all(x > 0 or x < 0 for x in roots):
@@ -1131,13 +1134,14 @@ def _piece_units(piece: flint.fmpz_poly, prec: int) -> tuple[list[Any], list[Any
         try:
             rr, pp, ok = [], [], True
             for q, mult in piece.factor_squarefree()[1]:
-                for z, _ in q.complex_roots():
+                found: Any = q.complex_roots()  # (ball, multiplicity) pairs
+                for z, _ in found:
                     if z.imag == 0:
                         if not (z.real > 0 or z.real < 0):
                             ok = False
-                        rr += [flint.acb(z.real)] * int(mult)
+                        rr += [_newton(q, flint.acb(z.real), prec)] * int(mult)
                     elif z.imag > 0:
-                        pp += [z] * int(mult)
+                        pp += [_newton(q, z, prec)] * int(mult)
                     elif not z.imag < 0:
                         ok = False
         finally:
@@ -1145,6 +1149,21 @@ def _piece_units(piece: flint.fmpz_poly, prec: int) -> tuple[list[Any], list[Any
         if ok:
             return rr, pp
         prec *= 2  # pragma: no cover
+
+
+def _newton(q: flint.fmpz_poly, z: Any, prec: int) -> Any:
+    """Polish a certified root ball to ``prec`` bits by Newton steps on its midpoint (the
+    factorization reports its residual; the decision never relies on these values)."""
+    if prec <= 64:
+        return z
+    real = z.imag == 0
+    p = flint.acb_poly([flint.acb(int(v)) for v in q.coeffs()])
+    dp = p.derivative()
+    w = flint.acb(z.real.mid(), 0 if real else z.imag.mid())
+    for _ in range(int(math.log2(prec / 32)) + 3):
+        w = w - p(w) / dp(w)
+        w = flint.acb(w.real.mid(), 0 if real else w.imag.mid())
+    return w
 
 
 def _children(value: Any, kind: str, r: int) -> tuple[list[Any], list[Any]]:
@@ -1292,17 +1311,15 @@ def _split_block(hyper: list[Any], degrees: Sequence[int], real: bool) -> list[l
         flat = singles + pairs
         for h in flat:
             need = 2 if h[0] == "pair" else 1
-            b = next((b for b in range(len(left)) if left[b] >= need), None)
-            if b is None:  # break a pair across layers
-                b = next(b for b in range(len(left)) if left[b] >= 1)
-                out[b].append(("lin", h[1]))
-                left[b] -= 1
-                b2 = next(b for b in range(len(left)) if left[b] >= 1)
-                out[b2].append(("lin", h[1].conjugate()))
-                left[b2] -= 1
+            slot = next((b for b in range(len(left)) if left[b] >= need), None)
+            if slot is None:  # break a pair across two layers
+                for z in (h[1], h[1].conjugate()):
+                    b = next(b for b in range(len(left)) if left[b] >= 1)
+                    out[b].append(("lin", z))
+                    left[b] -= 1
                 continue
-            out[b].append(h)
-            left[b] -= need
+            out[slot].append(h)
+            left[slot] -= need
     return out
 
 
@@ -1329,7 +1346,10 @@ def _numeric_factorization(arch: Architecture, eff: _Eff, an: _Analysis, F: list
             out = [[conv(v) for v in f] for f in filters]
             residual = _float_residual(arch, out, F)
             return out, residual
-        return filters, residual
+        # record the requested accuracy as the radius, so the balls print with ``digits`` digits
+        tag = [[flint.arb(v.mid(), abs(v.mid()) * flint.arb(10) ** (-digits)) for v in f]
+               if real else f for f in filters]
+        return tag, residual
     finally:
         flint.ctx.prec = old
 

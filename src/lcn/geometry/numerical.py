@@ -377,6 +377,16 @@ def _ch(a: complex, b: complex) -> float:
     return abs(a - b) / (math.hypot(1.0, abs(a)) * math.hypot(1.0, abs(b)))
 
 
+def _pow1(p: complex, S: int) -> complex:
+    """Scalar ``p^S`` on the projective line (fast path of :func:`_power`)."""
+    if math.isinf(p.real) or math.isinf(p.imag):
+        return _INF
+    if abs(p) <= 1:
+        return p**S
+    q = (1.0 / p) ** S
+    return _INF if q == 0 else 1.0 / q
+
+
 def _power(p: Any, S: int) -> Any:
     """``p^S`` on the projective line without overflow (``inf^S = inf``)."""
     p = np.asarray(p, dtype=np.complex128)
@@ -1142,159 +1152,7 @@ def jacobian_rank(arch: Architecture, filters: Any, rtol: float = RANK_RTOL) -> 
 # A configuration is a list of distinct points of the projective line with multiplicities,
 # in which every intended coincidence (multiple roots, real roots, orbits of roots of unity)
 # holds to roundoff after snapping. The decisions below are then exact combinatorics.
-_REL_TOL = 1e-9
-
-
-@dataclass(frozen=True)
-class _Component:
-    """The roots of ``F`` with one top-level hyperroot ``H = p^{S_top}``.
-
-    ``kind``: ``"special"`` (the point 0 or inf, fixed by every root of unity), ``"real"``
-    (``H`` real, so the component is closed under conjugation) or ``"pair"`` (``H`` nonreal;
-    stands for itself and its conjugate component). ``mult[a]``: multiplicity of
-    ``rho zeta^a`` (``zeta = exp(2 pi i / S_top)``); ``conj[a]``: index of its conjugate."""
-
-    kind: str
-    mult: tuple[int, ...]
-    conj: tuple[int, ...]
-
-
-def _components(values: ComplexArray, mults: Sequence[int], S_top: int) -> list[_Component]:
-    out: list[_Component] = []
-    special = {"zero": 0, "inf": 0}
-    rest: list[int] = []
-    for i, v in enumerate(values):
-        if _isinf(v):
-            special["inf"] += int(mults[i])
-        elif v == 0:
-            special["zero"] += int(mults[i])
-        else:
-            rest.append(i)
-    for m in special.values():
-        if m:
-            out.append(_Component("special", (m,), (0,)))
-    if not rest:
-        return out
-    vals = np.asarray(values)[rest]
-    H = _power(vals, S_top)
-    group = -np.ones(len(rest), dtype=int)
-    ng = 0
-    for i in range(len(rest)):
-        if group[i] < 0:
-            same = (group < 0) & (_chordal(H[i], H) <= S_top * _REL_TOL)
-            group[same] = ng
-            ng += 1
-    Hg = [H[np.flatnonzero(group == g)[0]] for g in range(ng)]
-    done = [False] * ng
-    for g in range(ng):
-        if done[g]:
-            continue
-        idx = np.flatnonzero(group == g)
-        rho = vals[idx[0]]
-        mult = [0] * S_top
-        for i in idx.tolist():
-            a = int(round(float(np.angle(vals[i] / rho)) * S_top / (2 * np.pi))) % S_top
-            mult[a] += int(mults[rest[i]])
-        hc = complex(Hg[g]).conjugate()
-        partner = min(range(ng), key=lambda h: _ch(complex(Hg[h]), hc))
-        done[g] = True
-        if partner == g or _ch(complex(Hg[g]), hc) <= S_top * _REL_TOL:
-            t = int(round(float(np.angle(np.conj(rho) / rho)) * S_top / (2 * np.pi)))
-            conj = tuple((t - a) % S_top for a in range(S_top))
-            out.append(_Component("real", tuple(mult), conj))
-        else:
-            done[partner] = True
-            out.append(_Component("pair", tuple(mult), tuple(range(S_top))))
-    return out
-
-
-def _summaries(comp: _Component, Ss: tuple[int, ...]) -> frozenset[tuple[tuple[int, int, int],
-                                                                        ...]]:
-    """All ways to spread one component over the levels (a hyperroot of level ``j`` uses a
-    full orbit of ``S_j``-th roots of unity, with the multiplicity available on all of it),
-    conjugation-closed for real components. Each way is summarized per level (low to high) as
-    ``(count, real, odd)``: hyperroots taken, real ones with multiplicity, and distinct real
-    ones taken an odd number of times. A ``pair`` counts twice (its conjugate mirrors it)."""
-    R = len(Ss)
-    S_top = Ss[-1]
-
-    def level_choices(j: int, m: tuple[int, ...]) -> list[tuple[tuple[int, ...], int, int, int]]:
-        """(new multiplicities, count, real, odd) for every admissible choice at level j."""
-        S = Ss[j]
-        if comp.kind == "special":
-            rng_ = [m[0]] if j == 0 else range(m[0] // S + 1)
-            return [((m[0] - x * S,), x, x, x % 2) for x in rng_]
-        q = S_top // S
-        classes = range(q)
-        avail = [min(m[c + q * i] for i in range(S)) for c in classes]
-        real_comp = comp.kind == "real"
-        groups: list[tuple[int, ...]] = []
-        seen: set[int] = set()
-        for c in classes:
-            if c in seen:
-                continue
-            cc = comp.conj[c] % q if real_comp else c
-            grp: tuple[int, ...] = (c,) if cc == c else (c, cc)
-            seen.update(grp)
-            groups.append(grp)
-        ranges = []
-        for grp in groups:
-            top = min(avail[c] for c in grp)
-            ranges.append([top] if j == 0 else range(top + 1))
-        out = []
-        for xs in itertools.product(*ranges):
-            new = list(m)
-            count = real = odd = 0
-            for grp, x in zip(groups, xs, strict=True):
-                for c in grp:
-                    for i in range(S):
-                        new[c + q * i] -= x
-                count += x * len(grp)
-                if real_comp and len(grp) == 1:
-                    real += x
-                    odd += x % 2
-            out.append((tuple(new), count, real, odd))
-        return out
-
-    memo: dict[tuple[int, tuple[int, ...]], frozenset[tuple[tuple[int, int, int], ...]]] = {}
-
-    def rec(j: int, m: tuple[int, ...]) -> frozenset[tuple[tuple[int, int, int], ...]]:
-        key = (j, m)
-        if key in memo:
-            return memo[key]
-        res: set[tuple[tuple[int, int, int], ...]] = set()
-        for new, count, real, odd in level_choices(j, m):
-            if comp.kind == "pair":
-                count, real, odd = 2 * count, 0, 0
-            if j == 0:
-                if all(v == 0 for v in new):
-                    res.add(((count, real, odd),))
-            else:
-                for lower in rec(j - 1, new):
-                    res.add((*lower, (count, real, odd)))
-        memo[key] = frozenset(res)
-        return memo[key]
-
-    full = rec(R - 1, comp.mult)
-    return frozenset(s for s in full if len(s) == R)
-
-
-def _i_s_degrees(comps: Sequence[_Component], Ss: tuple[int, ...]) -> tuple[int, ...]:
-    """``deg I_{S_j}(F)`` for every level (MATH.md 4): complete orbits with their minimal
-    multiplicity; 0 and inf rounded down to multiples of ``S_j``."""
-    S_top = Ss[-1]
-    out = []
-    for S in Ss:
-        deg = 0
-        for c in comps:
-            if c.kind == "special":
-                deg += (c.mult[0] // S) * S
-                continue
-            q = S_top // S
-            a = sum(min(c.mult[cl + q * i] for i in range(S)) for cl in range(q))
-            deg += a * S * (2 if c.kind == "pair" else 1)
-        out.append(deg)
-    return tuple(out)
+_REL_TOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -1307,118 +1165,261 @@ class _Verdict:
     real_roots: int
 
 
-def _singular_components_own(levels: Sequence[_Level]) -> list[tuple[int, ...]]:
-    """The set ``D`` of MATH.md 5, computed over the levels of positive degree (a level of
-    degree 0 is a scalar and takes no part); zero entries are kept at those levels."""
-    live = [j for j, lv in enumerate(levels) if lv.n > 0]
-    if len(live) <= 1:
-        return []
-    S = [levels[j].S for j in live]
-    d = [levels[j].n for j in live]
-    total = sum(a * b for a, b in zip(d, S, strict=True))
-    suffix = [sum(d[i] * S[i] for i in range(j, len(d))) for j in range(len(d))]
-    out: list[tuple[int, ...]] = []
-
-    def rec(j: int, acc: list[int], used_above: int) -> None:
-        # choose from the top level down; used_above = sum_{i>j} d'_i S_i
-        if j < 0:
-            if used_above == total and acc != d:
-                full = [0] * len(levels)
-                for jj, v in zip(live, acc, strict=True):
-                    full[jj] = v
-                out.append(tuple(full))
-            return
-        for v in range((total - used_above) // S[j] + 1):
-            u = used_above + v * S[j]
-            if u < suffix[j]:
-                continue
-            if j == 0 and u != total:
-                continue
-            acc[j] = v
-            rec(j - 1, acc, u)
-        acc[j] = 0
-
-    rec(len(d) - 1, [0] * len(d), 0)
-    return sorted(out)
+def _is_real_value(h: complex) -> bool:
+    return bool(_isinf(h)) or abs(h.imag) <= _REL_TOL * (1.0 + abs(h))
 
 
-def _singular_list(arch: Architecture, levels: Sequence[_Level]) -> list[tuple[int, ...]]:
-    """``D`` from :func:`lcn.geometry.exact.singular_components` when available."""
-    try:
-        from lcn.geometry.exact import singular_components
-
-        comps = [tuple(int(v) for v in c) for c in singular_components(arch)]
-        if all(len(c) == len(levels) for c in comps):
-            return comps
-    except NotImplementedError:
-        pass
-    return _singular_components_own(levels)
-
-
-def _decide(values: ComplexArray, mults: Sequence[int], levels: Sequence[_Level],
-            D: Sequence[tuple[int, ...]]) -> _Verdict:
-    """Exact combinatorial category of a snapped configuration (MATH.md 3-6):
-
-    * in ``M`` iff the roots split into conjugation-closed level assignments with ``n_j``
-      hyperroots at level ``j``, at least ``e_j`` of them real (stride-one block rule);
-    * singular iff some assignment has the degree vector of a component ``d' in D``;
-    * stride-one boundary iff in ``M`` and some real assignment with ``n_j`` hyperroots per
-      level has fewer than ``e_j`` distinct real hyperroots of odd multiplicity in some level
-      (a small real perturbation of that factorization leaves ``M``) [derived, MATH.md 6];
-    * a reduced boundary point always lies on a singular component (the real points of the
-      closure are the union of the ``M_{d',S}``, ``d'`` in ``D`` or ``d``), so with the
-      precedence of :data:`CATEGORY_PRECEDENCE` it is reported as ``singular``.
-    """
-    Ss = tuple(lv.S for lv in levels)
-    R = len(levels)
-    n = tuple(lv.n for lv in levels)
-    caps = tuple(lv.e for lv in levels)
-    comps = _components(values, mults, Ss[-1])
-    isd = _i_s_degrees(comps, Ss)
-    Dsuffix = [sum(levels[i].n * levels[i].S for i in range(j, R)) for j in range(R)]
-    in_closure = all(a >= b for a, b in zip(isd, Dsuffix, strict=True))
-    real_roots = sum(int(m) for v, m in zip(values, mults, strict=True)
-                     if _isinf(v) or v.imag == 0)
-    zero_state = tuple((0, 0, 0) for _ in range(R))
-    states = {zero_state}
-    bounds = [max([n[j], *(dp[j] for dp in D)]) for j in range(R)]
-    fixed = list(zero_state)
-    varying: list[frozenset[tuple[tuple[int, int, int], ...]]] = []
-    for c in comps:
-        summ = _summaries(c, Ss)
-        if len(summ) == 1:
-            (only,) = tuple(summ)
-            fixed = [(a[0] + b[0], a[1] + b[1], a[2] + b[2]) for a, b in zip(fixed, only,
-                                                                              strict=True)]
-        elif summ:
-            varying.append(summ)
+def _hyperroots(values: ComplexArray, mults: Sequence[int], S: int
+                ) -> tuple[list[tuple[complex, int]], int, int]:
+    """``I_S(F)`` of a configuration as level hyperroots: the finite nonzero ``h = p^S`` whose
+    whole orbit of ``S`` points is present, with the least multiplicity on the orbit; and the
+    multiplicities of 0 and inf rounded down to multiples of ``S`` (MATH.md 4), in orbits."""
+    m0 = minf = 0
+    fin: list[tuple[complex, int]] = []
+    for v, m in zip(values.tolist(), mults, strict=True):
+        if math.isinf(v.real) or math.isinf(v.imag):
+            minf += int(m)
+        elif v == 0:
+            m0 += int(m)
         else:
-            states = set()
-    if states:
-        states = {tuple((c, min(r, caps[j]), min(o, caps[j])) for j, (c, r, o) in
-                        enumerate(fixed))}
-    for summ in sorted(varying, key=len):
-        new: set[tuple[tuple[int, int, int], ...]] = set()
-        for st in states:
-            for sm in summ:
-                cand = tuple(
-                    (a[0] + b[0], min(caps[j], a[1] + b[1]), min(caps[j], a[2] + b[2]))
-                    for j, (a, b) in enumerate(zip(st, sm, strict=True)))
-                if all(cand[j][0] <= bounds[j] for j in range(R)):
-                    new.add(cand)
-        states = new
-    exact_n = [st for st in states if tuple(c for c, _, _ in st) == n]
-    in_m = any(all(st[j][1] >= caps[j] for j in range(R)) for st in exact_n)
-    if not in_m:
-        return _Verdict("outside", None, in_closure, False, isd, real_roots)
-    counts = {tuple(c for c, _, _ in st) for st in states}
-    sing = [dp for dp in D if tuple(dp) in counts]
-    if sing:
-        comp = min(sing, key=lambda dp: sum(dp))
-        return _Verdict("singular", tuple(comp), in_closure, True, isd, real_roots)
-    if any(any(st[j][2] < caps[j] for j in range(R)) for st in exact_n):
-        return _Verdict("boundary_stride1", None, in_closure, True, isd, real_roots)
-    return _Verdict("interior", None, in_closure, True, isd, real_roots)
+            fin.append((complex(v), int(m)))
+    groups: list[tuple[complex, list[int]]] = []
+    for v, m in fin:
+        h = _pow1(v, S)
+        for g in groups:
+            if _ch(g[0], h) <= S * _REL_TOL:
+                g[1].append(m)
+                break
+        else:
+            groups.append((h, [m]))
+    out = [(_real_point(h) if _is_real_value(h) else h, min(ms))
+           for h, ms in groups if len(ms) == S]
+    return out, m0 // S, minf // S
+
+
+def _lookup(hs: Sequence[tuple[complex, int]], h: complex) -> int:
+    for i, (v, _) in enumerate(hs):
+        if _ch(v, h) <= 10 * _REL_TOL:
+            return i
+    return -1
+
+
+@dataclass
+class _Group:
+    """A real hyperroot of one level: kind ``pos``/``neg``/``zero``/``inf``, its multiplicity
+    in ``I_S`` (``mult_g``) and in the piece (``mult_piece``, not covered by an orbit of the
+    level above), and the index of the covering group one level up."""
+
+    kind: str
+    mult_g: int
+    mult_piece: int
+    parent: int | None
+
+
+def _real_children(kind: str, r: int) -> int:
+    """Real hyperroots one level down in the orbit of a real hyperroot of this kind."""
+    if kind in ("zero", "inf"):
+        return r
+    if kind == "pos":
+        return 1 + (r % 2 == 0)
+    return r % 2
+
+
+def _greedy(D: Sequence[int], S: Sequence[int], slack: Sequence[int],
+            counts: Sequence[tuple[int, int, int]], e: Sequence[int]) -> bool:
+    """Real membership from the real orbit counts ``(positive, negative, zero or inf)`` of the
+    pieces, top level down: the pool of real orbits of a level is its own count plus the real
+    children of the orbits split one level up; a layer needs ``e_j`` real hyperroots; up to
+    the slack the rest may be split (parity kept), zero before positive before negative
+    kinds. (The decision procedure of :mod:`lcn.geometry.exact`, here on orbit data read off a
+    snapped float configuration.)"""
+    spawn = (0, 0, 0)
+    for j in range(len(D) - 1, -1, -1):
+        pool = tuple(a + b for a, b in zip(counts[j], spawn, strict=True))
+        E = sum(pool)
+        if E < e[j]:
+            return False
+        if j == 0:
+            break
+        x = min(slack[j], E - e[j])
+        if (x - slack[j]) % 2:
+            x -= 1
+        x = max(x, 0)
+        xz = min(x, pool[2])
+        xp = min(x - xz, pool[0])
+        xn = x - xz - xp
+        r = S[j] // S[j - 1]
+        spawn = (xp, xp if r % 2 == 0 else xn, r * xz)
+    return True
+
+
+def _bounded(caps: Sequence[int], total: int) -> Any:
+    """All vectors ``0 <= b_i <= caps_i`` with ``sum b <= total``."""
+    if not caps:
+        yield ()
+        return
+    for v in range(min(caps[0], total) + 1):
+        for rest in _bounded(caps[1:], total - v):
+            yield (v, *rest)
+
+
+def _singular_boundary(D: Sequence[int], S: Sequence[int], e: Sequence[int],
+                       slack: Sequence[int], forest: Sequence[Sequence[_Group]],
+                       piece_core: Sequence[int]) -> str | None:
+    """Boundary kind (``"reduced"``, ``"stride1"`` or ``None``) of a singular point of ``M``:
+    the real points of the closure near ``F`` come from breaking spare orbits (at most the
+    slack per level) and moving hyperroots (two equal real ones into a conjugate pair, 0 or
+    inf to a negative value); for every choice of broken real orbits the worst such point is
+    tested against ``M_red`` and ``M`` (MATH.md 6)."""
+    m = len(D)
+    e_red = [d % 2 for d in D]
+    stride1 = False
+
+    def finish(sl: list[int], counts: list[tuple[int, int, int]]) -> str | None:
+        nonlocal stride1
+        if not _greedy(D, S, sl, counts, e_red):
+            return "reduced"
+        if not stride1 and not _greedy(D, S, sl, counts, e):
+            stride1 = True
+        return None
+
+    def rec(j: int, extra: list[int], extra_nonreal: int, sl: list[int],
+            counts: list[tuple[int, int, int]]) -> str | None:
+        groups = forest[j]
+        free = [g.mult_piece + x for g, x in zip(groups, extra, strict=True)]
+        real_piece = sum(g.mult_piece for g in groups if g.kind in ("pos", "neg"))
+        nonreal_free = piece_core[j] - real_piece + extra_nonreal
+        for b in _bounded(free, slack[j] if j > 0 else 0):
+            nb = sum(b)
+            bn = min(nonreal_free, slack[j] - nb) if j > 0 else 0
+            bn -= bn % 2
+            left = [(f - x) % 2 for f, x in zip(free, b, strict=True)]
+            pos = sum(v for v, g in zip(left, groups, strict=True) if g.kind == "pos")
+            c2 = [(pos, sum(left) - pos, 0), *counts]
+            s2 = [slack[j] - nb - bn if j > 0 else 0, *sl]
+            if j == 0:
+                res = finish(s2, c2)
+            else:
+                r = S[j] // S[j - 1]
+                below = forest[j - 1]
+                ex = [0] * len(below)
+                for i, g in enumerate(below):
+                    if g.parent is not None:
+                        ex[i] = b[g.parent] * (r if g.kind in ("zero", "inf") else 1)
+                nr = r * bn + sum(x * (r - _real_children(g.kind, r))
+                                  for x, g in zip(b, groups, strict=True))
+                res = rec(j - 1, ex, nr, s2, c2)
+            if res is not None:
+                return res
+        return None
+
+    res = rec(m - 1, [0] * len(forest[m - 1]), 0, [], [])
+    if res is not None:
+        return res
+    return "stride1" if stride1 else None
+
+
+def _decide(values: ComplexArray, mults: Sequence[int], levels: Sequence[_Level]) -> _Verdict:
+    """Exact combinatorial category of a snapped configuration (MATH.md 3-6): the decision
+    procedure of :func:`lcn.geometry.exact.membership`, on orbit data read off the snapped
+    roots (points related by roots of unity agree to roundoff after snapping):
+
+    * level ``j`` (reduced layers of positive degree ``D_j``, stride ``S_j``): ``g_j = I_{S_j}``
+      as hyperroots with multiplicities; closure iff ``deg g_j >= T_j`` (MATH.md 4); the slack
+      is the excess, the piece the part of ``g_j`` not covered by ``g_{j+1}``;
+    * membership: the orbit-kind greedy on the real counts of the pieces;
+    * singular iff a level above the first has slack; the component is the vector of piece
+      degrees (the smallest-dimensional component through the point, MATH.md 5);
+    * boundary: a non-singular point is on the stride-one boundary iff a block with ``e >= 2``
+      has fewer than ``e`` distinct real hyperroots of odd multiplicity in its piece (MATH.md
+      6); a singular point by the local degenerations of :func:`_singular_boundary`.
+    """
+    real_roots = sum(int(m) for v, m in zip(values.tolist(), mults, strict=True)
+                     if _is_real_value(complex(v)))
+    isd_all = []
+    for lv in levels:
+        h0, a0, b0 = _hyperroots(values, mults, lv.S)
+        isd_all.append(lv.S * (sum(mu for _, mu in h0) + a0 + b0))
+    isd = tuple(isd_all)
+    keep = [j for j, lv in enumerate(levels) if lv.n > 0]
+    if not keep:
+        return _Verdict("interior", None, True, True, isd, real_roots)
+    D = [levels[j].n for j in keep]
+    S = [levels[j].S for j in keep]
+    e = [levels[j].e for j in keep]
+    m = len(keep)
+    data = [_hyperroots(values, mults, Sj) for Sj in S]
+    need = [sum(D[i] * S[i] for i in range(j, m)) // S[j] for j in range(m)]
+    units = [sum(mu for _, mu in h) + a + b for h, a, b in data]
+    if any(u < n for u, n in zip(units, need, strict=True)):
+        return _Verdict("outside", None, False, False, isd, real_roots)
+    slack = [u - n for u, n in zip(units, need, strict=True)]
+    pieces: list[list[tuple[complex, int]]] = []
+    cover: list[list[int]] = []  # index of the covering hyperroot one level up, or -1
+    z0s, zinfs = [], []
+    for j, (h, a, b) in enumerate(data):
+        if j + 1 < m:
+            r = S[j + 1] // S[j]
+            hn, an, bn = data[j + 1]
+            idx = [_lookup(hn, _pow1(c, r)) for c, _ in h]
+            pieces.append([(c, mu - (hn[i][1] if i >= 0 else 0))
+                           for (c, mu), i in zip(h, idx, strict=True)])
+            cover.append(idx)
+            z0s.append(a - r * an)
+            zinfs.append(b - r * bn)
+        else:
+            pieces.append(list(h))
+            cover.append([-1] * len(h))
+            z0s.append(a)
+            zinfs.append(b)
+    counts = []
+    for j in range(m):
+        pos = sum(nu for c, nu in pieces[j] if _is_real_value(c) and c.real > 0)
+        neg = sum(nu for c, nu in pieces[j] if _is_real_value(c) and c.real < 0)
+        counts.append((pos, neg, z0s[j] + zinfs[j]))
+    if not _greedy(D, S, slack, counts, e):
+        return _Verdict("outside", None, True, False, isd, real_roots)
+    singular = any(sl > 0 for sl in slack[1:])
+    comp = None
+    kind: str | None = None
+    if singular:
+        full = [0] * len(levels)
+        for jj, j in enumerate(keep):
+            full[j] = sum(nu for _, nu in pieces[jj]) + z0s[jj] + zinfs[jj]
+        comp = tuple(full)
+        forest: list[list[_Group]] = []
+        group_of: list[dict[int, int]] = []  # hyperroot index -> group index, per level
+        for j in range(m - 1, -1, -1):
+            h, a, b = data[j]
+            up = forest[0] if forest else []
+            up_map = group_of[0] if group_of else {}
+            groups: list[_Group] = []
+            gmap: dict[int, int] = {}
+            for kind_, mg, mp in (("zero", a, z0s[j]), ("inf", b, zinfs[j])):
+                if mg > 0:
+                    par = next((i for i, g in enumerate(up) if g.kind == kind_), None)
+                    groups.append(_Group(kind_, mg, mp, par))
+            for t, ((c, mu), (_, nu)) in enumerate(zip(h, pieces[j], strict=True)):
+                if not _is_real_value(c):
+                    continue
+                par = up_map.get(cover[j][t]) if mu > nu else None
+                gmap[t] = len(groups)
+                groups.append(_Group("pos" if c.real > 0 else "neg", mu, nu, par))
+            forest.insert(0, groups)
+            group_of.insert(0, gmap)
+        piece_core = [sum(nu for _, nu in pc) for pc in pieces]
+        kind = _singular_boundary(D, S, e, slack, forest, piece_core)
+    else:
+        for j in range(m):
+            if e[j] < 2:
+                continue
+            odd = sum(1 for c, nu in pieces[j] if _is_real_value(c) and nu % 2)
+            if odd + z0s[j] % 2 + zinfs[j] % 2 < e[j]:
+                kind = "stride1"
+                break
+    category = {"reduced": "boundary_reduced", "stride1": "boundary_stride1"}.get(
+        kind or "", "singular" if singular else "interior")
+    return _Verdict(category, comp, True, True, isd, real_roots)
 
 
 # ============================================================================================
@@ -1655,16 +1656,20 @@ def classify(
     if not np.any(f):
         return Classification("zero", None, ("zero",), tol, 0.0)
     levels = _levels(arch)
-    D = _singular_list(arch, levels)
     fs = f / float(np.linalg.norm(f))
     lo, hi = tol / margin, tol * margin
-    ev_f = _search(fs, levels, D, hi)
+    ev_f = _search(fs, levels, hi)
     in_m = [e for e in ev_f if e.verdict.in_function_space]
     # distance to M: the snapped members of M bound it; ask nearest() only when that bound
     # leaves "outside" in play
     dist = min((e.residual for e in in_m), default=math.inf)
+    near: NearestResult | None = None
     if dist > lo:
-        dist = min(dist, nearest(arch, fs, starts=4).distance)
+        # two root-orbit starts settle clear cases; near the band search properly
+        near = nearest(arch, fs, starts=2)
+        if near.distance <= 100 * hi:
+            near = min(near, nearest(arch, fs), key=lambda res: res.distance)
+        dist = min(dist, near.distance)
     ev_p: list[_Eval] | None = None
 
     def in_m_at(t: float) -> _Eval:
@@ -1673,8 +1678,8 @@ def classify(
         if ok:
             return ok[-1]
         if ev_p is None:  # f is within t of M but no snapping of f shows it: use the point
-            p = nearest(arch, fs, starts=4).point
-            ev_p = [e for e in _search(p / float(np.linalg.norm(p)), levels, D, hi)
+            p = (near if near is not None else nearest(arch, fs)).point
+            ev_p = [e for e in _search(p / float(np.linalg.norm(p)), levels, hi)
                     if e.verdict.in_function_space] or ev_f[:1]
         ok = [e for e in ev_p if e.residual <= max(t - dist, t / margin)]
         return ok[-1] if ok else ev_p[0]
@@ -1696,15 +1701,18 @@ def classify(
     category = names[0] if len(names) == 1 else "undecided"
     comp_d: tuple[tuple[tuple[int, ...], float], ...] = ()
     if details:
+        from lcn.geometry.exact import singular_components
+
         Ss = [lv.S for lv in levels]
         strides = [*(b // a for a, b in zip(Ss, Ss[1:], strict=False)), 1]
         comp_d = tuple(
-            (dp, nearest(Architecture([x + 1 for x in dp], strides), fs, starts=4).distance)
-            for dp in D)
+            (dp, nearest(Architecture([x + 1 for x in dp], strides), fs).distance)
+            for dp in singular_components(arch))
     vd = shown.verdict
+    on_sing = category in ("singular", "boundary_reduced", "boundary_stride1")
     return Classification(
         category,
-        vd.component if category == "singular" else None,
+        vd.component if on_sing else None,
         names,
         tol,
         float(min(dist, 1.0)),
@@ -1728,25 +1736,40 @@ class _Eval:
     mults: tuple[int, ...]
 
 
-def _search(fs: FloatArray, levels: Sequence[_Level], D: Sequence[tuple[int, ...]],
-            limit: float) -> list[_Eval]:
+def _search(fs: FloatArray, levels: Sequence[_Level], limit: float) -> list[_Eval]:
     """Snap the roots of ``fs`` at increasing root tolerances (:func:`_events`) until the
     certificate exceeds ``limit``; every distinct configuration met is decided. The first
-    entry is the raw configuration (only exact repetitions merged)."""
+    entry is the raw configuration (only exact repetitions merged). The tolerances are walked
+    a decade at a time; the decade where the certificate first exceeds ``limit`` is walked
+    event by event."""
     S_top = levels[-1].S
     roots = _roots(fs)
+    fine = _events(roots, S_top)
+    coarse = [i for i, v in enumerate(fine)
+              if i == 0 or i + 1 == len(fine) or fine[i + 1] > 10 * v]
     evals: list[_Eval] = []
-    prev: tuple[Any, ...] | None = None
-    for eta in _events(roots, S_top):
+    seen: dict[tuple[Any, ...], bool] = {}
+
+    def run(eta: float) -> bool:
+        """Evaluate one tolerance; False once the certificate exceeds the limit."""
         vals, mults = _snap(roots, S_top, eta)
         key = (tuple(np.round(vals, 12).tolist()), tuple(mults))
-        if key == prev:
-            continue
-        prev = key
+        if key in seen:
+            return seen[key]
         r = _config_residual(vals, mults, fs)
-        if r > limit and evals:
+        ok = r <= limit
+        seen[key] = ok
+        if ok or not evals:
+            evals.append(_Eval(eta, r, _decide(vals, mults, levels), tuple(mults)))
+        return ok
+
+    last = -1
+    for i in coarse:
+        if not run(fine[i]):
+            for j in range(last + 1, i):  # the decade in between, event by event
+                if not run(fine[j]):
+                    break
             break
-        evals.append(_Eval(eta, r, _decide(vals, mults, levels, D), tuple(mults)))
-        if r > limit:
-            break
+        last = i
+    evals.sort(key=lambda e: e.eta)
     return evals
