@@ -666,6 +666,11 @@ def _classify_one(
                 notes.append(f"projected gradient {proj:.1e} within the margin of {pure_tol}")
     if pure is None:
         undecided = True
+    if regular and pure is False:
+        # grad L = J^T grad l = 0 with J onto the tangent space forces purity: the rank and the
+        # projected gradient disagree at these tolerances (e.g. two layers nearly share a root)
+        undecided = True
+        notes.append("regular but not pure: rank and projected-gradient readings disagree")
     if zero:
         category = "zero"
     elif pure is False:

@@ -108,9 +108,7 @@ def test_worked_example_x4_plus_4y4_is_closure_only():
     assert m.in_closure and not m.in_function_space and m.classification == "outside"
     assert m.factorization_kind == "complex"
     w1, w2 = (np.array(w, dtype=complex) for w in m.factorization)
-    F = np.convolve(np.array([w1[0], 0, w1[1], 0, w1[2]]), np.array([w2[0], w2[1]]))
-    F = np.convolve(np.array([1]), F)
-    # layer 2 acts on x^2 (S_2 = 2): upsample layer 2, not layer 1
+    # layer 2 acts on x^2 (S_2 = 2): upsample layer 2
     prod = np.convolve(w1, np.array([w2[0], 0, w2[1]]))
     assert np.allclose(prod, [1, 0, 0, 0, 4])
     assert m.residual < 1e-12
@@ -228,11 +226,11 @@ def _check_against_bruteforce(rng, n):
 
 
 def test_membership_agrees_with_bruteforce():
-    seen = _check_against_bruteforce(random.Random(20240601), 1000)
+    seen = _check_against_bruteforce(random.Random(20240601), 2500)
     # the planted families reach every verdict often
-    assert seen.get((True, True), 0) > 300
-    assert seen.get((True, False), 0) > 80
-    assert seen.get((False, False), 0) > 80
+    assert seen.get((True, True), 0) > 800
+    assert seen.get((True, False), 0) > 200
+    assert seen.get((False, False), 0) > 200
 
 
 @pytest.mark.slow
@@ -339,7 +337,6 @@ def test_i_s_is_the_largest_sparse_divisor(S):
 
 def test_i_s_roots_at_zero_and_infinity_round_down():
     # x^3 y^2 (t^2 - 1): I_2 = x^2 y^2 (x^2 - y^2)
-    F = [0, 0, 1, 0, -1, 0, 0]
     F = [0, 0, 1, 0, -1, 0, 0, 0]
     assert i_s(F, 2) == [0, 0, 1, 0, -1, 0, 0]
     with pytest.raises(FilterError):
@@ -368,7 +365,10 @@ def test_leading_size_one_layer_with_stride_means_forms_in_x_s1():
     assert not membership(a, [1, 1, 0, 0, 0, 0, 0, 0, 1]).in_closure
     m = membership(a, _ints(mu_exact((1, 3, 2), (2, 2, 1), [[2], [1, 0, -1], [1, 3]])))
     assert m.in_function_space and m.factorization_kind == "rational"
-    assert m.factorization[0] == (flint.fmpq(1),) or len(m.factorization[0]) == 1
+    assert len(m.factorization[0]) == 1
+    assert mu_exact((1, 3, 2), (2, 2, 1), [[Fraction(str(v)) for v in w]
+                                           for w in m.factorization]) == [
+        Fraction(v) for v in mu_exact((1, 3, 2), (2, 2, 1), [[2], [1, 0, -1], [1, 3]])]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -822,3 +822,48 @@ def test_jacobian_rank_agrees_with_exact_is_regular() -> None:
         want = ex.is_regular(arch, ws)
         got = jacobian_rank(arch, [np.array(w, dtype=float) for w in ws])
         assert got.regular == want, (arch, ws, got)
+
+
+@pytest.mark.parametrize("k,s", [((1,), (1,)), ((1, 1), (2, 1)), ((1, 3), (2, 1)),
+                                 ((3, 1, 2), (2, 2, 1)), ((2, 1, 2), (1, 3, 1)), ((4,), (3,)),
+                                 ((1, 2), (3, 1))])
+def test_size_one_layers_and_degree_zero(k, s) -> None:
+    """Size-1 layers are scalars; a leading one with a stride makes M a space of forms in
+    x^{s_1} (MATH.md 2-3): members are never outside, a filter with other monomials is."""
+    arch = Architecture(k, s)
+    rng = np.random.default_rng(sum(k) + 10 * sum(s))
+    ws = [rng.integers(1, 4, kk).astype(float) for kk in arch.k]
+    f = mu(arch, ws)
+    assert classify(arch, f).category in ("interior", "singular", "boundary_stride1")
+    assert nearest(arch, f).distance <= 1e-12 * np.linalg.norm(f)
+    g = rng.standard_normal(arch.filter_size)
+    res, clo = nearest(arch, g), nearest(arch, g, target="closure")
+    assert clo.distance <= res.distance + 1e-12
+    assert res.residual <= 1e-10 and clo.residual <= 1e-10
+    F = [int(v) for v in rng.integers(-3, 4, arch.filter_size)]
+    if any(F):
+        assert classify(arch, np.array(F, float)).category == ex.membership(
+            arch, F, factorize=False).classification
+    if arch.degree == 0:
+        assert res.distance == 0.0
+
+
+def test_cli_member_float_branch() -> None:
+    runner = CliRunner()
+    base = ["member", "--k", "3,2", "--s", "2,1"]
+    out = runner.invoke(app, [*base, "--filter", "1,0,0,0,-4", "--float", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["classification"] == "singular" and data["singular_component"] == [0, 2]
+    assert data["tol"] == 1e-8 and data["candidates"] == ["singular"]
+    arch = Architecture((3, 2), (2, 1))
+    assert np.allclose(mu(arch, [np.array(w) for w in data["nearest"]["filters"]]),
+                       [1, 0, 0, 0, -4], atol=1e-10)
+    # --tol alone selects the float branch; a perturbation far above it is outside
+    out = runner.invoke(app, [*base, "--filter", "1,1e-4,0,0,-4", "--tol", "1e-9", "--json"])
+    data = json.loads(out.output)
+    assert data["classification"] == "outside" and data["tol"] == 1e-9
+    out = runner.invoke(app, [*base, "--filter", "1,0,0,-4", "--float"])
+    assert out.exit_code == 2 and "--filter" in out.output
+    out = runner.invoke(app, [*base, "--filter", "1,0,0,0,-4", "--tol", "2"])
+    assert out.exit_code == 2 and "--tol" in out.output

@@ -261,7 +261,8 @@ def _lm(
     lam = np.full(B, 1e-3)
     nu = np.full(B, 2.0)
     active = np.ones(B, dtype=bool)
-    floor = (1e-16 * max(1.0, float(np.linalg.norm(f)))) ** 2
+    fnorm = float(np.linalg.norm(f if C is None else C @ f))
+    floor = (1e-16 * max(1.0, fnorm)) ** 2
     active &= cost > floor
     diag = np.arange(P)
     history = [cost.copy()]
@@ -316,8 +317,10 @@ def _lm(
             # decrease little far from a minimum too)
             gnorm = np.linalg.norm(np.einsum("bnp,bn->bp", J_acc, r_acc), axis=1)
             jnorm = np.sqrt(np.einsum("bnp,bnp->b", J_acc, J_acc))
-            stationary = gnorm <= gtol * jnorm * np.sqrt(c_acc)
-            stalled = (dec <= ftol * np.maximum(cost[acc] + dec, floor)) & (lam[acc] <= 1e-8)
+            # (the residual itself carries roundoff of order eps ||f||, so its direction is
+            # only known to that accuracy)
+            stationary = gnorm <= jnorm * (gtol * np.sqrt(c_acc) + 1e-14 * fnorm)
+            stalled = (dec <= ftol * np.maximum(cost[acc] + dec, floor)) & (lam[acc] <= 1e-4)
             done = stationary | stalled | (c_acc <= floor) | small_step
             active[acc[done]] = False
         rej = idx[~ok]
@@ -555,8 +558,13 @@ def _select_level(
         idx = np.flatnonzero(alive)
         P_ = pts[idx]
         if S > 1 and idx.size:
-            fin = ~_isinf(P_) & (P_ != 0)
-            D = _chordal((P_[:, None] * zeta[None, :])[:, :, None], P_[None, None, :])
+            fin = ~PP.infm[idx] & (P_ != 0)
+            rot = np.where(fin, P_, 0)[:, None] * zeta[None, :]  # |rot| = |P_|
+            D = np.abs(rot[:, :, None] - PP.fin[idx][None, None, :]) / (
+                PP.hyp[idx][:, None, None] * PP.hyp[idx][None, None, :])
+            inf_cols = PP.infm[idx]
+            if inf_cols.any():  # chordal distance to inf
+                D[:, :, inf_cols] = 1.0 / PP.hyp[idx][:, None, None]
             D[np.arange(idx.size), :, np.arange(idx.size)] = np.inf
             est = np.where(fin, _robust_cost(D.min(axis=2)), np.inf)
         else:
@@ -564,10 +572,15 @@ def _select_level(
         for i, c in zip(idx, est, strict=True):
             if np.isfinite(c):
                 heapq.heappush(heap, (perturb(float(c)), next(tie), "pt", int(i)))
-        for kind, point in (("zero", 0j), ("inf", _INF)):
-            mem = special_members(point) if S > 1 else None
-            if mem is not None:
-                c = float(np.sum(_chordal(point, pts[mem])))
+        if S == 1 or idx.size < S:
+            return
+        # the hyperroots 0 and inf need S roots near the point (chordal distance to 0 is
+        # |p| / hyp, to inf 1 / hyp)
+        d0 = np.abs(PP.fin[idx]) / PP.hyp[idx]
+        dinf = np.where(PP.infm[idx], 0.0, 1.0 / PP.hyp[idx])
+        for kind, dist in (("zero", d0), ("inf", dinf)):
+            c = float(np.sum(np.partition(dist, S - 1)[:S]))
+            if c <= 0.5 * S:
                 heapq.heappush(heap, (perturb(c), next(tie), kind, -1))
 
     rebuild()
@@ -1023,9 +1036,12 @@ def nearest(
     roots of unity, top level first; complete (or nearly complete) orbits become hyperroots,
     taken as real hyperroots or conjugate pairs, and a stride-one block that needs ``e`` real
     hyperroots gets them by collapsing its most nearly real pairs (MATH.md 3-4, 6). The layer
-    polynomials built from these (``starts`` variants: cheapest-first, randomized choices, and
-    for small degrees random filters) are polished together by a batched Levenberg-Marquardt
-    solve in the layer filters, rebalancing layer norms along the rescaling orbit.
+    polynomials built from these (up to ``starts`` variants: cheapest-first, then randomized
+    choices) are polished together by a batched Levenberg-Marquardt solve in the layer
+    filters, rebalancing layer norms along the rescaling orbit. When the first two agree
+    within ``tol`` on a relative distance below ``1e-3`` (a perturbed member) the search stops
+    there; otherwise the other starts, and for degree ``d <= 40`` also ``6 * starts`` random
+    filters screened by a short run, compete (:func:`_solve`).
 
     ``target="closure"``: the real points of the Zariski closure are the union of the real
     function spaces ``M_{d',S}`` of the reduced architecture for ``d'`` in a short list (at
@@ -1463,6 +1479,8 @@ def _snap(roots: ComplexArray, S_top: int, eta: float) -> tuple[ComplexArray, li
     moved onto one exact orbit (a conjugation-closed group onto an orbit with real ``S_top``-th
     power). Conjugate clusters stay exact conjugates."""
     N = len(roots)
+    if N == 0:
+        return np.zeros(0, dtype=np.complex128), []
     uf = _UnionFind(N)
     D = _chordal(roots[:, None], roots[None, :])
     ii, jj = np.nonzero(np.triu(D <= eta, 1))
@@ -1587,8 +1605,9 @@ class Classification:
     """Result of :func:`classify`.
 
     * ``category``: one of :data:`lcn.geometry.exact.CATEGORIES` or ``"undecided"``;
-    * ``component``: for ``singular``, the degree vector ``d'`` (reduced architecture) of the
-      smallest-dimensional singular component (MATH.md 5); else ``None``;
+    * ``component``: for a point of ``M`` on a singular component (``singular``, and boundary
+      points that are also singular), the degree vector ``d'`` (reduced architecture) of the
+      smallest-dimensional one (MATH.md 5), as the exact ``singular_component``; else ``None``;
     * ``candidates``: the categories in play (one element when decided);
     * ``tol``: the tolerance, relative to ``||f||_2``; ``distance``: distance from ``f`` to
       ``M`` relative to ``||f||_2`` (an upper bound from the snapped configuration when it is in
@@ -1633,14 +1652,17 @@ def classify(
     line are snapped at increasing root-space tolerances ``eta`` (clusters become multiple
     roots, conjugation-closed clusters real roots, near-orbits of ``S``-th roots of unity exact
     orbits; see :func:`_snap`). Each snapped configuration is an exact form ``F_eta``; its
-    relative distance ``r(eta) = min_c ||c F_eta - f|| / ||f||`` certifies it. The verdict at
-    tolerance ``t`` is the exact combinatorial category of the most snapped configuration with
-    ``r <= t`` (approximate ``I_S`` degrees from complete orbits, real-root counts of the block
-    polynomials, assignments of orbits to layers, singular components; see :func:`_decide`).
-    If the verdicts for tolerances in ``[tol / margin, tol * margin]`` differ, the answer is
-    ``undecided`` with those verdicts as ``candidates``. When no snapped configuration within
-    ``tol`` is in ``M`` the distance comes from :func:`nearest`; if that finds ``M`` within
-    ``tol`` after all, the nearest point's configuration is classified instead.
+    relative distance ``r(eta) = min_c ||c F_eta - f|| / ||f||`` certifies it, and its
+    category is decided exactly (``I_S`` degrees from complete orbits, slack, real counts of
+    the pieces, the orbit-kind greedy, singular components and boundary degenerations: the
+    procedure of the exact geometry on the snapped orbit data, see :func:`_decide`). The
+    verdict at tolerance ``t`` is ``outside`` when the distance from ``f`` to ``M`` exceeds
+    ``t``, else the category of the most snapped member configuration with ``r <= t``. The
+    distance is the smallest certificate of a snapped member, or :func:`nearest`'s when that
+    leaves ``outside`` in play (and when no snapping of ``f`` within ``t`` is in ``M`` the
+    nearest point's configuration is classified). If the verdicts for tolerances in
+    ``[tol / margin, tol * margin]`` differ, the answer is ``undecided`` with those verdicts
+    as ``candidates``.
 
     Only the exact zero vector is ``zero`` (the other categories are invariant under scaling).
     Exact input (ints, fractions, strings) is converted to floats; its exact answer is
