@@ -876,68 +876,134 @@ def _singular_boundary(eff: _Eff, an: _Analysis) -> str | None:
     broken real orbits the worst ``G`` breaks as many conjugate orbits as allowed, splits every
     repeated real hyperroot and turns a lone zero/infinity into a negative one. ``F`` is on
     the reduced boundary when such a ``G`` is outside ``M_red``, on the stride-one boundary
-    when one is outside ``M`` (and inside ``M_red``)."""
+    when one is outside ``M`` (and inside ``M_red``).
+
+    The choices are searched level by level; real hyperroot values with the same kind, free
+    multiplicity and subtree are interchangeable, so a state keeps only how many of each there
+    are (the search is then polynomial in the slack for each class)."""
     assert an.levels is not None
     levels = an.levels
     forest = _real_forest(eff, levels)
     m = eff.m
     slack = [lv.slack for lv in levels]
+    # class signatures (kind, orbits free in F, children classes), bottom-up
+    sig: list[list[int]] = []
+    sig_info: dict[int, tuple[str, int, tuple[tuple[int, int], ...]]] = {}
+    intern: dict[Any, int] = {}
+    for j in range(m):
+        row = []
+        r = eff.r(j - 1) if j > 0 else 1
+        for i, g in enumerate(forest[j]):
+            kids: tuple[tuple[int, int], ...] = ()
+            if j > 0:
+                per = r if g.kind in ("zero", "inf") else 1
+                kids = tuple(sorted((sig[j - 1][c], per) for c, h in enumerate(forest[j - 1])
+                                    if h.parent == i))
+            key = (j, g.kind, g.mult_piece, kids)
+            if key not in intern:
+                intern[key] = len(intern)
+                sig_info[intern[key]] = (g.kind, g.mult_piece, kids)
+            row.append(intern[key])
+        sig.append(row)
+
+    def roots_at(j: int) -> list[tuple[int, int]]:
+        return [(sig[j][i], g.mult_piece) for i, g in enumerate(forest[j])
+                if g.parent is None]
+
+    def nonreal_piece(j: int) -> int:
+        real = sum(g.mult_piece for g in forest[j] if g.kind in ("pos", "neg"))
+        return levels[j].piece.degree() - real
+
     stride1 = False
-
-    def finish(sl: list[int], counts: list[tuple[int, int, int]]) -> str | None:
-        nonlocal stride1
-        if not _greedy(eff, sl, counts, eff.e_red)[0]:
-            return "reduced"
-        if not stride1 and not _greedy(eff, sl, counts, eff.e)[0]:
-            stride1 = True
-        return None
-
-    def rec(j: int, extra: list[int], extra_nonreal: int, sl: list[int],
-            counts: list[tuple[int, int, int]]) -> str | None:
-        groups = forest[j]
-        free = [g.mult_piece + x for g, x in zip(groups, extra, strict=True)]
-        real_piece = sum(g.mult_piece for g in groups if g.kind in ("pos", "neg"))
-        nonreal_free = levels[j].piece.degree() - real_piece + extra_nonreal
-        for b in _bounded(free, slack[j] if j > 0 else 0):
-            nb = sum(b)
-            bn = min(nonreal_free, slack[j] - nb) if j > 0 else 0
-            bn -= bn % 2
-            left = [(f - x) % 2 for f, x in zip(free, b, strict=True)]
-            pos = sum(v for v, g in zip(left, groups, strict=True) if g.kind == "pos")
-            neg = sum(left) - pos
-            c2 = [(pos, neg, 0), *counts]
-            s2 = [slack[j] - nb - bn if j > 0 else 0, *sl]
-            if j == 0:
-                res = finish(s2, c2)
-            else:
-                r = eff.r(j - 1)
-                below = forest[j - 1]
-                ex = [0] * len(below)
-                for i, g in enumerate(below):
-                    if g.parent is not None:
-                        ex[i] = b[g.parent] * (r if g.kind in ("zero", "inf") else 1)
-                nr = r * bn + sum(
-                    x * (r - _real_children(g.kind, r)) for x, g in zip(b, groups, strict=True)
-                )
-                res = rec(j - 1, ex, nr, s2, c2)
-            if res is not None:
-                return res
-        return None
-
-    res = rec(m - 1, [0] * len(forest[m - 1]), 0, [], [])
-    if res is not None:
-        return res
+    Gdata = tuple[tuple[int, int, int], ...]
+    start: dict[tuple[tuple[tuple[int, int], int], ...], set[tuple[int, Gdata]]] = {}
+    states: set[tuple[tuple[tuple[tuple[int, int], int], ...], int, Gdata]] = {
+        (_counter(roots_at(m - 1)), nonreal_piece(m - 1), ())
+    }
+    del start
+    for j in range(m - 1, -1, -1):
+        nxt: set[Any] = set()
+        r = eff.r(j - 1) if j > 0 else 1
+        for classes, nonreal_free, gdata in states:
+            for choice in _class_choices(list(classes), slack[j] if j > 0 else 0):
+                nb = sum(b * c for (_, _), dist in zip(classes, choice, strict=True)
+                         for b, c in enumerate(dist))
+                bn = min(nonreal_free, slack[j] - nb) if j > 0 else 0
+                bn -= bn % 2
+                pos = neg = 0
+                children: list[tuple[int, int]] = []
+                nonreal_next = r * bn
+                for ((sid, free), _), dist in zip(classes, choice, strict=True):
+                    kind, _, kids = sig_info[sid]
+                    for b, c in enumerate(dist):
+                        if c == 0:
+                            continue
+                        if (free - b) % 2:
+                            if kind == "pos":
+                                pos += c
+                            else:
+                                neg += c
+                        if j > 0:
+                            for ksid, per in kids:
+                                children += [(ksid, sig_info[ksid][1] + per * b)] * c
+                            nonreal_next += c * b * (r - _real_children(kind, r))
+                level = (pos, neg, slack[j] - nb - bn if j > 0 else 0)
+                g2 = (level, *gdata)
+                if j == 0:
+                    counts = [(p, n, 0) for p, n, _ in g2]
+                    sl = [x for _, _, x in g2]
+                    if not _greedy(eff, sl, counts, eff.e_red)[0]:
+                        return "reduced"
+                    if not stride1 and not _greedy(eff, sl, counts, eff.e)[0]:
+                        stride1 = True
+                    continue
+                # children of unbroken orbits keep their own free count (mult in the piece)
+                kids_all = children + [
+                    (ksid, sig_info[ksid][1])
+                    for ((sid, free), n_cls), dist in zip(classes, choice, strict=True)
+                    for ksid, _ in sig_info[sid][2] for _ in range(dist[0])
+                ]
+                nxt.add((_counter(roots_at(j - 1) + kids_all),
+                         nonreal_piece(j - 1) + nonreal_next, g2))
+        states = nxt
     return "stride1" if stride1 else None
 
 
-def _bounded(caps: Sequence[int], total: int) -> Any:
-    """All vectors ``0 <= b_i <= caps_i`` with ``sum b <= total``."""
-    if not caps:
+def _counter(items: list[tuple[int, int]]) -> tuple[tuple[tuple[int, int], int], ...]:
+    out: dict[tuple[int, int], int] = {}
+    for it in items:
+        out[it] = out.get(it, 0) + 1
+    return tuple(sorted(out.items()))
+
+
+def _class_choices(classes: list[tuple[tuple[int, int], int]], total: int) -> Any:
+    """For each class ``((sig, free), n)``: how many of its ``n`` members break ``b`` of their
+    ``free`` orbits, for ``b = 0..free`` (a tuple of counts), with ``sum b <= total``."""
+    if not classes:
         yield ()
         return
-    for v in range(min(caps[0], total) + 1):
-        for rest in _bounded(caps[1:], total - v):
-            yield (v, *rest)
+    ((_, free), n) = classes[0]
+    for dist in _distributions(n, free, total):
+        used = sum(b * c for b, c in enumerate(dist))
+        for rest in _class_choices(classes[1:], total - used):
+            yield (dist, *rest)
+
+
+def _distributions(n: int, free: int, total: int) -> Any:
+    """Tuples ``(c_0..c_free)`` with ``sum c = n`` and ``sum b c_b <= total``."""
+    if free == 0:
+        yield (n,)
+        return
+
+    def rec(b: int, left: int, budget: int) -> Any:
+        if b == 0:
+            yield (left,)
+            return
+        for c in range(min(left, budget // b) + 1):
+            for rest in rec(b - 1, left - c, budget - b * c):
+                yield (*rest, c)
+
+    yield from rec(free, n, total)
 
 
 # ============================================================================================
