@@ -718,14 +718,6 @@ class _Analysis:
             for pc in self.counts:
                 pc.refine()
 
-    def exact_counts(self) -> list[tuple[int, int, int]]:
-        out = []
-        for j, pc in enumerate(self.counts):
-            while not pc.exact:
-                pc.refine()
-            out.append((*pc.bounds("lo"), self._zero(j)))
-        return out
-
     @property
     def singular(self) -> bool:
         assert self.levels is not None
@@ -865,6 +857,13 @@ def _real_children(kind: str, r: int) -> int:
     return r % 2
 
 
+_BOUNDARY_WORK = 20_000  # degeneration choices examined before giving up on the boundary label
+
+
+class _TooComplex(Exception):
+    """The boundary search of a singular point exceeded :data:`_BOUNDARY_WORK`."""
+
+
 def _singular_boundary(eff: _Eff, an: _Analysis) -> str | None:
     """``"reduced"``, ``"stride1"`` or ``None`` for a singular point of ``M``.
 
@@ -882,6 +881,10 @@ def _singular_boundary(eff: _Eff, an: _Analysis) -> str | None:
     multiplicity and subtree are interchangeable, so a state keeps only how many of each there
     are (the search is then polynomial in the slack for each class)."""
     assert an.levels is not None
+    if not any(ej >= 2 for ej in eff.e) and not any(
+        eff.D[j] % 2 == 1 and eff.degree - eff.tail(j) >= eff.S[j] for j in range(1, eff.m)
+    ):
+        return None  # M is closed: no boundary at all (boundary_kinds)
     levels = an.levels
     forest = _real_forest(eff, levels)
     m = eff.m
@@ -915,17 +918,16 @@ def _singular_boundary(eff: _Eff, an: _Analysis) -> str | None:
         return levels[j].piece.degree() - real
 
     stride1 = False
-    Gdata = tuple[tuple[int, int, int], ...]
-    start: dict[tuple[tuple[tuple[int, int], int], ...], set[tuple[int, Gdata]]] = {}
-    states: set[tuple[tuple[tuple[tuple[int, int], int], ...], int, Gdata]] = {
-        (_counter(roots_at(m - 1)), nonreal_piece(m - 1), ())
-    }
-    del start
+    states: set[Any] = {(_counter(roots_at(m - 1)), nonreal_piece(m - 1), ())}
+    work = 0
     for j in range(m - 1, -1, -1):
         nxt: set[Any] = set()
         r = eff.r(j - 1) if j > 0 else 1
         for classes, nonreal_free, gdata in states:
             for choice in _class_choices(list(classes), slack[j] if j > 0 else 0):
+                work += 1
+                if work > _BOUNDARY_WORK:
+                    raise _TooComplex
                 nb = sum(b * c for (_, _), dist in zip(classes, choice, strict=True)
                          for b, c in enumerate(dist))
                 bn = min(nonreal_free, slack[j] - nb) if j > 0 else 0
@@ -957,13 +959,7 @@ def _singular_boundary(eff: _Eff, an: _Analysis) -> str | None:
                     if not stride1 and not _greedy(eff, sl, counts, eff.e)[0]:
                         stride1 = True
                     continue
-                # children of unbroken orbits keep their own free count (mult in the piece)
-                kids_all = children + [
-                    (ksid, sig_info[ksid][1])
-                    for ((sid, free), n_cls), dist in zip(classes, choice, strict=True)
-                    for ksid, _ in sig_info[sid][2] for _ in range(dist[0])
-                ]
-                nxt.add((_counter(roots_at(j - 1) + kids_all),
+                nxt.add((_counter(roots_at(j - 1) + children),
                          nonreal_piece(j - 1) + nonreal_next, g2))
         states = nxt
     return "stride1" if stride1 else None
@@ -1413,8 +1409,11 @@ def _numeric_factorization(arch: Architecture, eff: _Eff, an: _Analysis, F: list
             residual = _float_residual(arch, out, F)
             return out, residual
         # record the requested accuracy as the radius, so the balls print with ``digits`` digits
-        tag = [[flint.arb(v.mid(), abs(v.mid()) * flint.arb(10) ** (-digits)) for v in f]
-               if real else f for f in filters]
+        def rnd(x: Any) -> Any:
+            return flint.arb(x.mid(), abs(x.mid()) * flint.arb(10) ** (-digits))
+
+        tag = [[rnd(v) if real else flint.acb(rnd(v.real), rnd(v.imag)) for v in f]
+               for f in filters]
         return tag, residual
     finally:
         flint.ctx.prec = old
@@ -1544,7 +1543,10 @@ def membership(arch: Any, filter: Any, digits: int | None = None, *,
     singular = an.singular
     comp = an.component() if singular else None
     if singular:
-        kind = _singular_boundary(eff, an)
+        try:
+            kind = _singular_boundary(eff, an)
+        except _TooComplex:  # documented limit: the point stays labelled "singular"
+            kind = None
     else:
         kind = "stride1" if an.stride1_boundary_nonsingular() else None
     cls = {"reduced": "boundary_reduced", "stride1": "boundary_stride1"}.get(
