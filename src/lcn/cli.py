@@ -77,6 +77,8 @@ def _fmt(v: Any) -> str:
     if isinstance(v, dict):
         if set(v) == {"k", "s"}:  # an architecture: "k | s" keeps the column narrow
             return f"{_fmt(v['k'])} | {_fmt(v['s'])}"
+        if v and all(isinstance(b, bool) for b in v.values()):  # flags: name the true ones
+            return " ".join(a for a, b in v.items() if b) or "none"
         return " ".join(f"{a}={_fmt(b)}" for a, b in v.items())
     if isinstance(v, list | tuple):
         if v and all(isinstance(x, list | tuple) for x in v):  # e.g. singular components
@@ -131,7 +133,9 @@ def describe(
         if as_json:
             print_json([a.to_dict() for a in archs])
         else:
-            console.print(describe_table(archs, "Example LCN architectures"))
+            # three architectures per table keep the columns readable in 80 columns
+            for i in range(0, len(archs), 3):
+                console.print(describe_table(archs[i : i + 3], "Example LCN architectures"))
         return
     arch = parse_arch(k, s)
     if as_json:

@@ -302,14 +302,10 @@ def locate_from_factorization(
 def _locate(
     arch: Architecture, v: FloatArray, filters: Sequence[FloatArray], tol: float
 ) -> tuple[str, tuple[int, ...] | None, bool, str]:
-    """(location, component, undecided, source) via ``numerical.classify`` when available."""
-    try:
-        from lcn.geometry import numerical
+    """(location, component, undecided, source) via ``numerical.classify``."""
+    from lcn.geometry import numerical
 
-        cls = numerical.classify(arch, v, tol)
-    except (NotImplementedError, ImportError, AttributeError):
-        loc, comp, _ = locate_from_factorization(arch, filters, tol)
-        return loc, comp, False, "factorization"
+    cls = numerical.classify(arch, v, tol)
     category = str(getattr(cls, "category", "undecided"))
     comp = getattr(cls, "component", None)
     comp = tuple(int(c) for c in comp) if comp is not None else None
@@ -640,7 +636,9 @@ def _classify_one(
             undecided = True
             notes.append("location undecided by classify; read from the factorization")
     boundary = {"boundary_stride1": "stride1", "boundary_reduced": "reduced"}.get(location, "none")
-    smooth = location not in ("zero", "singular")
+    # boundary labels outrank "singular" (CATEGORY_PRECEDENCE), so a boundary point can be
+    # singular too: its component tells
+    smooth = location not in ("zero", "singular") and comp is None
     # pure / spurious on the stratum
     pure: bool | None
     proj = 0.0
