@@ -514,3 +514,26 @@ def test_missing_cuda_is_refused_before_anything_runs(tmp_path: Path) -> None:
         ex.run_experiment(parse('device = "cuda"\n' + BASE), store, progress=False)
     assert info.value.argument == "device"
     assert not store.exists()
+
+
+@pytest.mark.parametrize("problem", ["nan", "shape"])
+def test_bad_data_file_stops_before_any_training(tmp_path: Path, problem: str) -> None:
+    import numpy as np
+
+    # k=(2,2), s=(2,1), n_out=1: n_0 = 4 inputs, 1 output
+    X = np.ones((4, 6)) if problem == "nan" else np.ones((5, 6))
+    if problem == "nan":
+        X[0, 0] = np.nan
+    data = tmp_path / "data.npz"
+    np.savez(data, X=X, Y=np.ones((1, 6)))
+    text = BASE.replace('name = "t"', f'name = "t"\n[data]\nkind = "file"\npath = "{data}"')
+    cfg = parse(text)
+    store = tmp_path / "bad.sqlite"
+    with pytest.raises(ConfigError, match="architectures"):
+        ex.run_experiment(cfg, store, progress=False)
+    assert not store.exists()
+
+
+def test_classify_tolerances_must_be_relative() -> None:
+    err = config_error(BASE + "\n[classify]\ngeometry_tol = 5.0\n")
+    assert err.argument == "classify.geometry_tol"

@@ -62,6 +62,7 @@ from lcn import forms, parametrization
 from lcn.architecture import Architecture
 from lcn.dense import DenseArchitecture, split_dense
 from lcn.errors import FilterError
+from lcn.geometry.exact import singular_components
 
 __all__ = [
     "CATEGORIES",
@@ -146,43 +147,6 @@ def category_counts(infos: Sequence[CriticalPointInfo]) -> dict[str, int]:
 # ============================================================================================
 # Singular components and block structure (MATH.md 5, 6)
 # ============================================================================================
-def singular_components(arch: Architecture) -> list[tuple[int, ...]]:
-    """The set ``D`` of MATH.md 5 for the reduced architecture of ``arch``: degree vectors
-    ``d' != d`` with ``sum d'_i S_i = sum d_i S_i`` and, for every ``l``,
-    ``sum_{i>=l} d'_i S_i >= sum_{i>=l} d_i S_i`` (degree moved to sparser layers). Sorted by
-    the dimension ``sum d'_i + 1`` of ``M_{d',S}``, smallest first. Empty for one reduced
-    layer. Reduced layers of degree 0 are scalars and keep ``d'_i = 0`` (so ``k=(3,1),
-    s=(2,1)``, whose function space is all of ``R[x,y]_2``, has none); same convention as
-    :func:`lcn.geometry.exact.singular_components`."""
-    red = arch.reduced()
-    d, S = red.d, red.S
-    L = len(d)
-    if L == 1:
-        return []
-    total = sum(di * Si for di, Si in zip(d, S, strict=True))
-    tails = [sum(d[i] * S[i] for i in range(l, L)) for l in range(L)]
-    out: list[tuple[int, ...]] = []
-
-    def rec(i: int, acc: list[int], used: int) -> None:
-        # fill from the top layer down so that the tail conditions prune early
-        if i < 0:
-            if used == total and tuple(acc) != tuple(d):
-                out.append(tuple(acc))
-            return
-        # a size-1 reduced layer is a scalar and never carries degree
-        top = (total - used) // S[i] if d[i] > 0 else 0
-        for di in range(top + 1):
-            tail = used + di * S[i]
-            if tail < tails[i]:
-                continue
-            acc[i] = di
-            rec(i - 1, acc, tail)
-        acc[i] = 0
-
-    rec(L - 1, [0] * L, 0)
-    return sorted(out, key=lambda t: (sum(t), t))
-
-
 def _block_polys(arch: Architecture, filters: Sequence[FloatArray]) -> list[FloatArray]:
     """Block polynomials ``P_b`` (coefficients in ``X^{D_b}, ..., Y^{D_b}`` with
     ``X = x^{S_b}``): products of the layer filters of each stride-one block."""
@@ -382,6 +346,8 @@ def stratum_tangent(
     """Orthonormal basis (columns) of the tangent space of the stratum of ``M`` containing
     ``v = mu(w)`` (see the module docstring), or ``None`` where it cannot be determined."""
     if isinstance(arch, DenseArchitecture):
+        if arch.filling:  # M is the whole matrix space: every point is smooth and interior
+            return np.eye(arch.widths[0] * arch.widths[-1])
         return _dense_stratum_tangent(arch, np.asarray(params, dtype=np.float64))
     filters = parametrization.split_params(arch, np.asarray(params, dtype=np.float64))
     if location == "interior":
@@ -466,16 +432,11 @@ def _dense_orbit(arch: DenseArchitecture, theta: FloatArray) -> FloatArray:
 
 def _lcn_rank(arch: Architecture, theta: FloatArray, rtol: float) -> int:
     """``rank d mu(w)`` by :func:`lcn.geometry.numerical.jacobian_rank` (balanced layers,
-    singular values above ``rtol * sigma_max``), or the same computation here when that module
-    cannot be imported."""
-    filters = parametrization.split_params(arch, theta)
-    try:
-        from lcn.geometry.numerical import jacobian_rank
+    singular values above ``rtol * sigma_max``)."""
+    from lcn.geometry.numerical import jacobian_rank
 
-        return int(jacobian_rank(arch, filters, rtol=rtol).rank)
-    except (ImportError, AttributeError, NotImplementedError):
-        s = np.linalg.svd(parametrization.jacobian(arch, _balanced(filters)), compute_uv=False)
-        return int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0
+    filters = parametrization.split_params(arch, theta)
+    return int(jacobian_rank(arch, filters, rtol=rtol).rank)
 
 
 def _lcn_orbit(arch: Architecture, theta: FloatArray) -> FloatArray:
@@ -617,7 +578,8 @@ def _classify_one(
         location = "zero"
     elif dense:
         rk = _dense_rank(_dense_W(arch, theta), rank_rtol)
-        location = "interior" if rk == arch.rank else "singular"
+        # lower rank is singular only on a proper determinantal variety (not filling)
+        location = "singular" if rk < arch.rank and not arch.filling else "interior"
         comp = (rk,) if location == "singular" else None
     else:
         key = np.round(v / max(vnorm, 1e-300), 9).tobytes()
@@ -636,8 +598,8 @@ def _classify_one(
             undecided = True
             notes.append("location undecided by classify; read from the factorization")
     boundary = {"boundary_stride1": "stride1", "boundary_reduced": "reduced"}.get(location, "none")
-    # boundary labels outrank "singular" (CATEGORY_PRECEDENCE), so a boundary point can be
-    # singular too: its component tells
+    # the geometry's labels rank boundary above singular (exact.CATEGORY_PRECEDENCE), so a
+    # boundary point can be singular too: its component tells
     smooth = location not in ("zero", "singular") and comp is None
     # pure / spurious on the stratum
     pure: bool | None

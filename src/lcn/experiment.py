@@ -439,6 +439,8 @@ def parse_config(
     for key in _CLASSIFY_KEYS:
         value = cl.float_(key, None, positive=True)
         if value is not None:
+            if value >= 1:  # relative tolerances: 1 or more would accept anything
+                raise ConfigError(f"classify.{key}", f"is {value}; it must lie in (0, 1)")
             classify[key] = value
     cl.finish()
 
@@ -1123,11 +1125,23 @@ def preflight(config: ExperimentConfig) -> None:
 
         if not torch.cuda.is_available():
             raise ConfigError("device", f"is {config.device!r} but no CUDA device is available")
+        index = torch.device(config.device).index
+        if index is not None and index >= torch.cuda.device_count():
+            raise ConfigError(
+                "device", f"is {config.device!r} but only {torch.cuda.device_count()} CUDA "
+                "device(s) are visible"
+            )
+    from lcn import training
+
     for i, spec in enumerate(config.architectures):
         try:
-            spec.build()
+            arch = spec.build()
+            if spec.path is not None:
+                # read and validate data files now: a bad file must stop the run before any
+                # architecture trains (DataError names the problem)
+                training.load_dataset(spec.path, arch, spec.n_out)
         except LCNError as exc:
-            raise ConfigError(f"architectures[{i}]", exc.message) from None
+            raise ConfigError(f"architectures[{i}]", f"{exc.argument}: {exc.message}") from None
 
 
 def run_experiment(

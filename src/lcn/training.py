@@ -157,6 +157,8 @@ def _sizes(arch: AnyArch, n_out: int | None) -> tuple[int, int]:
                 "n_out", f"is {n_out} but the dense network's output width is {arch.widths[-1]}"
             )
         return arch.widths[0], arch.widths[-1]
+    if n_out is None:  # the smallest LCN output: one application of the end-to-end filter
+        n_out = 1
     if isinstance(n_out, bool) or not isinstance(n_out, int | np.integer) or n_out < 1:
         raise DataError("n_out", f"is {n_out!r}; the output length must be a positive integer")
     return arch.layer_sizes(int(n_out))[0], int(n_out)
@@ -164,7 +166,7 @@ def _sizes(arch: AnyArch, n_out: int | None) -> tuple[int, int]:
 
 def gaussian_dataset(
     arch: AnyArch,
-    n_out: int | None = 1,
+    n_out: int | None = None,
     N: int = 16,
     seed: int = 0,
     noise: float = 0.0,
@@ -177,7 +179,8 @@ def gaussian_dataset(
     unconstrained optimum ``u`` is a random filter, generally *outside* the function space
     (what makes boundary and singular limits possible). ``target="planted"``: ``Y = mu(w*) X``
     for Gaussian filters ``w*`` plus ``noise`` times standard normal noise. ``n_out`` is the
-    output length ``n_L`` (ignored for dense networks, where it is the last width).
+    output length ``n_L`` (default 1; for dense networks it is the last width and may be
+    omitted).
     """
     arch = _check_arch(arch)
     n0, nL = _sizes(arch, n_out)
@@ -207,7 +210,7 @@ def _matrix(arch: AnyArch, theta: FloatArray, n_out: int) -> FloatArray:
     )
 
 
-def load_dataset(path: str | Path, arch: AnyArch, n_out: int | None = 1) -> Dataset:
+def load_dataset(path: str | Path, arch: AnyArch, n_out: int | None = None) -> Dataset:
     """Load a dataset from ``.npz`` (arrays ``X`` of shape ``(n_0, N)`` and ``Y`` of shape
     ``(n_L, N)``) or ``.csv`` (one sample per row: ``n_0`` input columns then ``n_L`` output
     columns; a non-numeric first line is taken as a header). Shapes are checked against
