@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from lcn import forms
 from lcn.architecture import Architecture
 from lcn.errors import ArchitectureError, FilterError
+from lcn.geometry import exact
 
 __all__ = [
     "NearestResult",
@@ -1017,6 +1018,15 @@ def _theta_filters(model: _Model, theta: FloatArray, scale: float) -> list[Float
     return [np.array(w[0] * fac) for w in model.split(theta[None, :])]
 
 
+def _safe_norm(f: FloatArray) -> float:
+    """Euclidean norm without overflow or underflow: scale by ``max|f|`` first (the answers
+    are scale-invariant, and entries near 1e308 or 1e-320 are legal floats)."""
+    m = float(np.max(np.abs(f))) if f.size else 0.0
+    if m == 0.0:
+        return 0.0
+    return m * float(np.linalg.norm(f / m))
+
+
 def nearest(
     arch: Architecture,
     filter: Any,
@@ -1057,10 +1067,12 @@ def nearest(
         raise FilterError("target", f"is {target!r}; use 'function_space' or 'closure'")
     if isinstance(starts, bool) or not isinstance(starts, int | np.integer) or starts < 1:
         raise FilterError("starts", f"is {starts!r}; give a positive integer")
-    if not (isinstance(tol, float | int) and tol > 0):
-        raise FilterError("tol", f"is {tol!r}; give a positive number")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise FilterError("seed", f"is {seed!r}; give a non-negative integer")
+    if isinstance(tol, bool) or not (isinstance(tol, float | int) and 0 < tol < math.inf):
+        raise FilterError("tol", f"is {tol!r}; give a finite positive number")
     C = _metric_factor(metric, arch.filter_size)
-    fnorm = float(np.linalg.norm(f if C is None else C @ f))
+    fnorm = _safe_norm(f if C is None else C @ f)
     if fnorm == 0:
         return NearestResult(np.zeros_like(f), [np.zeros(k) for k in arch.k], 0.0, 0.0, 0,
                              True, float(tol), 0.0, None)
@@ -1290,6 +1302,7 @@ def _singular_boundary(D: Sequence[int], S: Sequence[int], e: Sequence[int],
     m = len(D)
     e_red = [d % 2 for d in D]
     stride1 = False
+    work = 0
 
     def finish(sl: list[int], counts: list[tuple[int, int, int]]) -> str | None:
         nonlocal stride1
@@ -1305,7 +1318,11 @@ def _singular_boundary(D: Sequence[int], S: Sequence[int], e: Sequence[int],
         free = [g.mult_piece + x for g, x in zip(groups, extra, strict=True)]
         real_piece = sum(g.mult_piece for g in groups if g.kind in ("pos", "neg"))
         nonreal_free = piece_core[j] - real_piece + extra_nonreal
+        nonlocal work
         for b in _bounded(free, slack[j] if j > 0 else 0):
+            work += 1
+            if work > exact._BOUNDARY_WORK:  # same documented limit as the exact search
+                raise exact._TooComplex
             nb = sum(b)
             bn = min(nonreal_free, slack[j] - nb) if j > 0 else 0
             bn -= bn % 2
@@ -1424,7 +1441,10 @@ def _decide(values: ComplexArray, mults: Sequence[int], levels: Sequence[_Level]
             forest.insert(0, groups)
             group_of.insert(0, gmap)
         piece_core = [sum(nu for _, nu in pc) for pc in pieces]
-        kind = _singular_boundary(D, S, e, slack, forest, piece_core)
+        try:
+            kind = _singular_boundary(D, S, e, slack, forest, piece_core)
+        except exact._TooComplex:  # the point keeps the label "singular", as in exact
+            kind = None
     else:
         for j in range(m):
             if e[j] < 2:
@@ -1670,15 +1690,15 @@ def classify(
     """
     arch = _check_arch(arch)
     f = _target(arch, filter)
-    if not (isinstance(tol, float | int) and 0 < tol < 1):
+    if isinstance(tol, bool) or not (isinstance(tol, float | int) and 0 < tol < 1):
         raise FilterError("tol", f"is {tol!r}; give a relative tolerance in (0, 1)")
-    if not (isinstance(margin, float | int) and margin >= 1):
-        raise FilterError("margin", f"is {margin!r}; give a factor >= 1")
+    if isinstance(margin, bool) or not (isinstance(margin, float | int) and 1 <= margin < 1e6):
+        raise FilterError("margin", f"is {margin!r}; give a finite factor >= 1")
     tol, margin = float(tol), float(margin)
     if not np.any(f):
         return Classification("zero", None, ("zero",), tol, 0.0)
     levels = _levels(arch)
-    fs = f / float(np.linalg.norm(f))
+    fs = f / _safe_norm(f)
     lo, hi = tol / margin, tol * margin
     ev_f = _search(fs, levels, hi)
     in_m = [e for e in ev_f if e.verdict.in_function_space]
