@@ -850,6 +850,9 @@ def _real_forest_at(eff: _Eff, levels: list[_Level], prec: int) -> list[list[_Gr
 
 
 def _real_children(kind: str, r: int) -> int:
+    """Real hyperroots one level down (``r = S_{j}/S_{j-1}``-th roots) in the orbit of a real
+    hyperroot of ``kind``: 0 and inf stay put r times, a positive one has 1 or 2 real roots,
+    a negative one 1 when ``r`` is odd."""
     if kind in ("zero", "inf"):
         return r
     if kind == "pos":

@@ -1244,13 +1244,8 @@ class _Group:
     parent: int | None
 
 
-def _real_children(kind: str, r: int) -> int:
-    """Real hyperroots one level down in the orbit of a real hyperroot of this kind."""
-    if kind in ("zero", "inf"):
-        return r
-    if kind == "pos":
-        return 1 + (r % 2 == 0)
-    return r % 2
+# real hyperroots one level down in the orbit of a real hyperroot of a kind: shared with exact
+_real_children = exact._real_children
 
 
 def _greedy(D: Sequence[int], S: Sequence[int], slack: Sequence[int],
