@@ -330,10 +330,11 @@ def roots(F: Any, tol: float = 0.0) -> list[Root]:
     """Roots of a nonzero binary form on the projective line, counted with multiplicity
     (the multiplicities sum to the degree).
 
-    Exact input uses flint's certified ``complex_roots`` on the square-free decomposition, so
-    multiplicities and realness are exact. Float input uses ``numpy.roots``; a root is reported
-    real when ``|Im t| <= tol * max(1, |t|)``, and the root at infinity has multiplicity equal
-    to the number of leading coefficients with ``|c| <= tol * max|c|``.
+    Exact input uses flint's certified ``complex_roots`` (it isolates the roots of each
+    square-free factor), so multiplicities and realness are exact. Float input uses
+    ``numpy.roots``; a root is reported real when ``|Im t| <= tol * max(1, |t|)``, and the root
+    at infinity has multiplicity equal to the number of leading coefficients with
+    ``|c| <= tol * max|c|``.
     """
     if isinstance(F, np.ndarray) or (
         isinstance(F, Sequence) and any(isinstance(c, float) for c in F)
