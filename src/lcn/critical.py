@@ -91,7 +91,8 @@ PURE_TOL = 1e-6
 PURE_MARGIN = 100.0
 #: Relative tolerance for numerical ranks (Jacobians, tangent spaces, dense matrices).
 RANK_RTOL = 1e-7
-#: Relative tolerance of the location of ``v`` (zero test, distances to components, roots).
+#: Relative tolerance of the location of ``v`` (distances to components, roots); the zero test
+#: uses :data:`lcn.training.ZERO_RTOL`.
 GEOMETRY_TOL = 1e-7
 
 
@@ -270,8 +271,8 @@ def _locate(
     from lcn.geometry import numerical
 
     cls = numerical.classify(arch, v, tol)
-    category = str(getattr(cls, "category", "undecided"))
-    comp = getattr(cls, "component", None)
+    category = cls.category
+    comp = cls.component
     comp = tuple(int(c) for c in comp) if comp is not None else None
     if category in ("undecided", "outside"):
         # a critical value always lies in M: read the candidates, else use the factorization
@@ -560,7 +561,9 @@ def _classify_one(
     # zero
     vnorm = float(np.linalg.norm(v))
     unorm = float(np.linalg.norm(gf.u))
-    zero = vnorm <= geometry_tol * max(unorm, 1e-300)
+    from lcn.training import ZERO_RTOL
+
+    zero = vnorm <= ZERO_RTOL * max(unorm, 1e-300)
     # rank of d mu
     if dense:
         dim = arch.dimension
@@ -592,6 +595,9 @@ def _classify_one(
                 _, comp1, fact = locate_from_factorization(arch, filters, geometry_tol)
                 if comp0 is None:
                     comp0 = comp1
+                elif comp1 != comp0:
+                    # the tangent would belong to another component than the one reported
+                    und, fact = True, None
             cache[key] = (loc, comp0, und, src, fact)
         location, comp, und, source, comp_fact = cache[key]
         if und:

@@ -66,6 +66,12 @@ FloatArray = NDArray[np.float64]
 # ============================================================================================
 # Data
 # ============================================================================================
+#: A critical value ``v = mu(w)`` counts as the zero function when ``||v|| <= ZERO_RTOL ||u||``
+#: (``u`` the unconstrained optimum of the Gram form); shared by the search's deduplication and
+#: :func:`lcn.critical.classify_critical_points`, so both agree on which points are zero.
+ZERO_RTOL = 1e-7
+
+
 def _as_matrix(a: Any, name: str) -> FloatArray:
     try:
         arr = np.array(a, dtype=np.float64, copy=True)
@@ -1647,7 +1653,7 @@ def critical_points(
     reps: list[int] = []
     reps_keys: list[FloatArray] = []
     v_all = model.mu(np.where(np.isfinite(params), params, 0.0))
-    zero_thr = 1e-8 * unorm
+    zero_thr = ZERO_RTOL * unorm
     zero_label = -1
     for i in (int(j) for j in np.nonzero(ok)[0]):
         if np.linalg.norm(v_all[i]) <= zero_thr:
