@@ -8,6 +8,8 @@ eliminating the second layer in closed form (a univariate rational function).
 
 from __future__ import annotations
 
+import math
+
 import flint
 import numpy as np
 import pytest
@@ -437,3 +439,22 @@ def test_cuda_trainer_matches_cpu() -> None:
     assert c.converged.mean() >= 0.9
     cp = critical_points(arch, data, 64, device="cuda")
     assert len(cp) >= 1 and np.all(cp.rel_grad_norm <= 1e-10)
+
+
+def test_dedup_keys_identify_permuted_layers_beyond_the_listing_limit() -> None:
+    from lcn.training import _MAX_DEDUP_ORDERS, _dedup_keys, _model
+
+    a = Architecture((2,) * 7, (1,) * 7)  # 7! = 5040 orders > the listing limit
+    assert math.factorial(7) > _MAX_DEDUP_ORDERS
+    model = _model(a)
+    rng = np.random.default_rng(5)
+    layers = [rng.standard_normal(2) for _ in range(7)]
+    theta = np.concatenate(layers)
+    perm = rng.permutation(7)
+    # permuted, rescaled (product of scales 1) and sign-flipped layers: the same point
+    scales = [2.0, 0.5, -1.0, -1.0, 3.0, 1 / 3, 1.0]
+    theta2 = np.concatenate([layers[p] * c for p, c in zip(perm, scales, strict=True)])
+    v = model.mu(theta[None, :])[0]
+    k1, k2 = _dedup_keys(model, theta, v), _dedup_keys(model, theta2, v)
+    assert k1.shape == k2.shape == (1, a.filter_size + a.parameters)
+    np.testing.assert_allclose(k1, k2, atol=1e-12)

@@ -1716,9 +1716,13 @@ def _balance(model: _Model, theta: FloatArray) -> FloatArray:
     return out
 
 
+_MAX_DEDUP_ORDERS = 720  # layer orders listed per point before switching to a canonical order
+
+
 def _dedup_keys(model: _Model, theta: FloatArray, v: FloatArray) -> FloatArray:
     """Comparison keys of one point: ``mu(w) / ||mu(w)||_inf``-scaled end-to-end filter followed
-    by the normalized layers, one row per permutation of interchangeable layers."""
+    by the normalized layers, one row per permutation of interchangeable layers (or one
+    canonically sorted row when there are more than ``_MAX_DEDUP_ORDERS`` permutations)."""
     vk = v / max(float(np.abs(v).max()), 1e-300)
     if model.dense:
         return vk[None, :]
@@ -1732,14 +1736,24 @@ def _dedup_keys(model: _Model, theta: FloatArray, v: FloatArray) -> FloatArray:
     import itertools
 
     orders: list[list[int]] = [list(range(model.L))]
-    for group in model.perm_groups:
-        new = []
-        for base in orders:
-            for perm in itertools.permutations(group):
-                b = list(base)
-                for src, dst in zip(group, perm, strict=True):
-                    b[dst] = base[src]
-                new.append(b)
-        orders = new
+    if math.prod(math.factorial(len(g)) for g in model.perm_groups) > _MAX_DEDUP_ORDERS:
+        # too many orders to list (factorial growth): one canonical order per group instead,
+        # layers sorted by their (sign-fixed, normalized) coefficients; exact ties are equal
+        # layers, whose order does not matter
+        order = orders[0]
+        for group in model.perm_groups:
+            ranked = sorted(group, key=lambda i: tuple(np.round(layers[i], 9)))
+            for dst, src in zip(group, ranked, strict=True):
+                order[dst] = src
+    else:
+        for group in model.perm_groups:
+            new = []
+            for base in orders:
+                for perm in itertools.permutations(group):
+                    b = list(base)
+                    for src, dst in zip(group, perm, strict=True):
+                        b[dst] = base[src]
+                    new.append(b)
+            orders = new
     rows = [np.concatenate([vk, *[layers[i] for i in order]]) for order in orders]
     return np.stack(rows)
