@@ -882,7 +882,8 @@ def _closure_components(levels: Sequence[_Level]) -> list[tuple[int, ...]]:
                 out.add(tuple([m, *reversed(acc)]))
             return
         m = max(0, lv.n - E // lv.S)
-        for mp in (m, m + 1):
+        # a size-1 level is a scalar: it never takes hyperroots (as exact._effective)
+        for mp in (m,) if lv.n == 0 else (m, m + 1):
             rec(j - 1, E + (mp - lv.n) * lv.S, [*acc, mp])
 
     rec(R - 1, 0, [])
