@@ -116,7 +116,8 @@ def mu(arch: Architecture, filters: Any, exact: bool | None = None) -> Any:
     return _mu_float(list(fs), arch.S)  # type: ignore[arg-type]
 
 
-_CHUNK = 8192  # rows per block: the working set of a block stays in the L2 cache
+_CHUNK = 16384  # most rows per block: a block's working set stays in the L2 cache
+_WORKERS = min(4, os.cpu_count() or 1)
 _executor: ThreadPoolExecutor | None = None
 
 
@@ -129,14 +130,17 @@ def _mu_float(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.flo
     out = np.empty((n, B))
 
     def block(i: int) -> None:
-        out[:, i : i + _CHUNK] = _mu_block([f[i : i + _CHUNK] for f in flat], S)
+        _mu_block([f[i : i + chunk] for f in flat], S, out[:, i : i + chunk])
 
-    starts = range(0, B, _CHUNK)
+    # equal blocks, a multiple of the worker count, so no thread idles at the end
+    blocks = _WORKERS * math.ceil(B / (_WORKERS * _CHUNK))
+    chunk = max(1, math.ceil(B / blocks))
+    starts = range(0, B, chunk)
     if len(starts) > 1:
         # numpy releases the GIL in its loops, so blocks run in parallel on several cores
         global _executor
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
+            _executor = ThreadPoolExecutor(max_workers=_WORKERS)
         list(_executor.map(block, starts))
     else:
         for i in starts:
@@ -144,17 +148,24 @@ def _mu_float(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.flo
     return out.T.reshape(*batch, n)
 
 
-def _mu_block(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.float64]:
-    """Product for a block of rows, in (taps, rows) layout so each tap is one contiguous
-    multiply over all rows. Rows not yet written by an earlier tap are assigned rather than
-    zeroed and accumulated, which saves a pass over memory per tap."""
+def _mu_block(
+    fs: list[NDArray[np.float64]], S: Sequence[int], dest: NDArray[np.float64]
+) -> None:
+    """Product for a block of rows into ``dest`` (taps, rows), a layout in which each tap is
+    one contiguous multiply over all rows. Rows not yet written by an earlier tap are assigned
+    rather than zeroed and accumulated, which saves a pass over memory per tap; the last layer
+    writes straight into ``dest``."""
+    if len(fs) == 1:
+        dest[...] = fs[0].T
+        return
     acc = np.ascontiguousarray(fs[0].T)
     c = acc.shape[1]
     tmp = np.empty((max(1, sum(f.shape[-1] - 1 for f in fs) * max(S) + 1), c))
-    for f, Si in zip(fs[1:], S[1:], strict=True):
+    last = len(fs) - 1
+    for layer, (f, Si) in enumerate(zip(fs[1:], S[1:], strict=True), start=1):
         w = np.ascontiguousarray(f.T)
         k, n = w.shape[0], acc.shape[0]
-        nxt = np.empty((n + Si * (k - 1), c))
+        nxt = dest if layer == last else np.empty((n + Si * (k - 1), c))
         hi = 0  # rows [0, hi) of nxt hold partial sums
         for j in range(k):
             lo = j * Si
@@ -168,7 +179,6 @@ def _mu_block(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.flo
             np.multiply(acc[ov:], w[j], out=nxt[hi : lo + n])
             hi = lo + n
         acc = nxt
-    return acc
 
 
 def _mul_upsampled(acc: NDArray[np.float64], w: NDArray[np.float64], S: int) -> NDArray[np.float64]:
