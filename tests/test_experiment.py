@@ -537,3 +537,179 @@ def test_bad_data_file_stops_before_any_training(tmp_path: Path, problem: str) -
 def test_classify_tolerances_must_be_relative() -> None:
     err = config_error(BASE + "\n[classify]\ngeometry_tol = 5.0\n")
     assert err.argument == "classify.geometry_tol"
+
+
+# ---------------------------------------------------------------------------------------------
+# hardening of the store: reading old stores, two processes, atomic creation, data digests
+# ---------------------------------------------------------------------------------------------
+
+
+def set_meta(store: Path, key: str, value: str) -> None:
+    con = sqlite3.connect(store)
+    with con:
+        con.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+    con.close()
+
+
+def arch_counts(summary: ex.Summary) -> list[dict]:
+    return [a.to_dict() for a in summary.archs]
+
+
+def test_report_reads_a_store_whose_config_no_longer_hashes_the_same(
+    reference: Path, tmp_path: Path
+) -> None:
+    """A change of config normalization must not lock `lcn report` out of old stores; it must
+    still keep another config from resuming them."""
+    store = tmp_path / "old.sqlite"
+    store.write_bytes(reference.read_bytes())
+    set_meta(store, "config_hash", "0123456789abcdef")  # what an older normalization wrote
+    before = table_rows(store)
+    summary = ex.summarize(store)
+    assert len(summary.warnings) == 1 and "0123456789abcdef" in summary.warnings[0]
+    assert arch_counts(summary) == arch_counts(ex.summarize(reference))
+    assert summary.to_dict()["config_hash"] == "0123456789abcdef"
+    assert ex.summarize(reference).warnings == []
+    with ex.Store.open(store) as st, pytest.raises(ConfigError):
+        st.config(strict=True)
+    with pytest.raises(ConfigError) as info:  # resuming still needs the stored hash
+        ex.run_experiment(parse(SMALL), store, progress=False)
+    assert info.value.argument == "store"
+    assert table_rows(store) == before
+    rep = CliRunner().invoke(app, ["report", str(store), "--no-plots"])
+    assert rep.exit_code == 0, rep.output
+    assert "warning:" in rep.output and "compared with MATH.md 8" in rep.output
+
+
+def test_report_falls_back_to_the_stored_json(reference: Path, tmp_path: Path) -> None:
+    """A stored TOML that this version no longer parses (a retired key): the config is rebuilt
+    from the stored JSON, which must give back the same settings (hence the same hash)."""
+    store = tmp_path / "retired.sqlite"
+    store.write_bytes(reference.read_bytes())
+    set_meta(store, "config_toml", "retired_key = 1\n" + SMALL)
+    summary = ex.summarize(store)
+    assert len(summary.warnings) == 1 and "stored JSON" in summary.warnings[0]
+    assert summary.config.hash == parse(SMALL).hash
+    assert arch_counts(summary) == arch_counts(ex.summarize(reference))
+
+
+def test_a_chunk_finished_by_another_process_is_skipped(reference: Path, tmp_path: Path) -> None:
+    """Two writers of the same chunk (two `lcn experiment` on one store): the second write is
+    refused quietly, and the store holds the chunk once, as in the uninterrupted run."""
+    cfg = parse(SMALL)
+    store = tmp_path / "two.sqlite"
+    chunk = ex.plan_chunks(cfg)[0]
+    drows, rows, unconverged = ex._Runner(cfg).run(chunk)
+    a = ex.Store.create_or_resume(store, cfg)
+    b = ex.Store.create_or_resume(store, cfg)
+    try:
+        assert a.write_chunk(chunk, 0.1, drows, rows, unconverged) is True
+        assert b.write_chunk(chunk, 0.1, drows, rows, unconverged) is False
+    finally:
+        a.close()
+        b.close()
+    runs, _, chunks = table_rows(store)
+    ref_runs, _, ref_chunks = table_rows(reference)
+    assert chunks == [c for c in ref_chunks if c[:3] == chunk.key]
+    assert runs == [r for r in ref_runs if r[0] == chunk.arch and chunk.first <= r[2] < 2]
+    out = ex.run_experiment(cfg, store, progress=False)
+    assert (out.skipped, out.complete) == (1, True)
+    assert table_rows(store) == table_rows(reference)
+
+
+def test_two_processes_on_one_store(reference: Path, tmp_path: Path) -> None:
+    """Both finish without a traceback and the store equals the uninterrupted run (seeds depend
+    on the architecture name, so one architecture of SMALL gives its rows of the reference)."""
+    one = SMALL[:SMALL.index("[[architectures]]\nk = [2, 2]\ns = [1, 1]")]
+    cfg_path = tmp_path / "small.toml"
+    cfg_path.write_text(one)
+    store = tmp_path / "shared.sqlite"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "lcn.cli", "experiment", str(cfg_path), "--store", str(store),
+             "--no-progress", "--plots", str(tmp_path / f"p{i}")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=dict(os.environ, OMP_NUM_THREADS="1"),  # two processes: no oversubscription
+        )
+        for i in range(2)
+    ]
+    errs = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    assert not any("Traceback" in e for e in errs), errs
+    (arch,) = [a.name for a in parse(one).architectures]
+    assert table_rows(store) == tuple(
+        [r for r in rows if r[0] == arch] for rows in table_rows(reference)
+    )
+
+
+def test_a_killed_creation_leaves_no_store(tmp_path: Path) -> None:
+    """kill -9 between the schema and the meta rows (where the old code had committed the
+    schema): no store file, and the next run creates a valid one."""
+    store = tmp_path / "sub" / "new.sqlite"
+    code = (
+        "import os, signal, sys\n"
+        "from lcn import experiment as ex\n"
+        "ex._now = lambda: os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"ex.Store.create_or_resume(sys.argv[1], ex.parse_config({BASE!r}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(store)], capture_output=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert not store.exists()
+    with ex.Store.create_or_resume(store, parse(BASE)) as st:
+        assert st.done_chunks() == set()
+        assert st.config().hash == parse(BASE).hash and st.warnings == []
+    with ex.Store.open(store) as st:
+        assert st.meta()["config_hash"] == parse(BASE).hash
+
+
+def test_creation_never_replaces_a_store_made_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process creates the store (for another config) between our existence check and
+    our link: ours is dropped, theirs kept, and the other config is refused."""
+    store = tmp_path / "race.sqlite"
+    other = parse(BASE.replace("steps = 50", "steps = 51"))
+    real_link = os.link
+    raced = []
+
+    def link(src: str | Path, dst: str | Path) -> None:
+        if not raced:
+            raced.append(True)
+            ex.Store.create_or_resume(dst, other).close()  # the other process wins
+        real_link(src, dst)
+
+    monkeypatch.setattr(ex.os, "link", link)
+    with pytest.raises(ConfigError) as info:
+        ex.Store.create_or_resume(store, parse(BASE))
+    assert info.value.argument == "store"
+    with ex.Store.open(store) as st:
+        assert st.meta()["config_hash"] == other.hash
+    assert sorted(p.name for p in tmp_path.iterdir() if "creating" in p.name) == []
+
+
+def test_hash_covers_data_file_bytes_but_not_gaussian_configs(tmp_path: Path) -> None:
+    import numpy as np
+
+    # hashes written by the previous version: stores of Gaussian configs made before the data
+    # digest existed must still resume
+    assert parse(BASE).hash == "7e4145b6feea77e0"
+    assert parse(SMALL).hash == "03177d670bc3ad28"
+    data = tmp_path / "data.npz"
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((4, 6)), rng.standard_normal((1, 6))
+    np.savez(data, X=X, Y=Y)
+    text = BASE.replace('name = "t"', f'name = "t"\n[data]\nkind = "file"\npath = "{data}"')
+    first = parse(text)
+    store = tmp_path / "file.sqlite"
+    ex.Store.create_or_resume(store, first).close()
+    np.savez(data, X=X, Y=Y)  # the same bytes again: the same config
+    assert parse(text).hash == first.hash
+    np.savez(data, X=X, Y=Y + 1)  # other data under the same path
+    changed = parse(text)
+    assert changed.hash != first.hash
+    with pytest.raises(ConfigError) as info:
+        ex.Store.create_or_resume(store, changed)
+    assert info.value.argument == "store"
+    # reading uses the digest stored with the results, not the file as it is now
+    data.unlink()
+    summary = ex.summarize(store)
+    assert summary.warnings == [] and summary.config.hash == first.hash

@@ -28,12 +28,15 @@ Torch is imported only when chunks run (``import lcn.experiment`` does not impor
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import difflib
 import hashlib
 import json
 import math
+import os
 import re
+import secrets
 import sqlite3
 import time
 import tomllib
@@ -132,6 +135,9 @@ class ArchSpec:
     noise: float | None
     target: str
     path: str | None
+    #: SHA-256 of the bytes of the data file ``path`` (``None`` for Gaussian data): part of the
+    #: config hash, so a store never mixes results of two versions of a data file.
+    data_sha256: str | None = None
 
     def build(self) -> Any:
         """The architecture object: :class:`lcn.Architecture` or ``lcn.dense.DenseArchitecture``."""
@@ -197,6 +203,9 @@ class ArchSpec:
             target=self.target,
             path=self.path,
         )
+        if self.path is not None:
+            # only for file data: Gaussian configs keep the hashes they had before this key
+            out["data_sha256"] = self.data_sha256
         return out
 
     def task_label(self) -> str:
@@ -498,9 +507,9 @@ def parse_config(
         if path is not None:
             if kind != "file":
                 raise ConfigError(key + ".path", "is only used with data.kind = 'file'")
+            path_key = key + ".path" if t.has("path") else "data.path"
             if check_files and not Path(path).is_file():
-                raise ConfigError(key + ".path" if t.has("path") else "data.path",
-                                  f"{path!r} is not a file")
+                raise ConfigError(path_key, f"{path!r} is not a file")
         datasets = t.int_("datasets", datasets_default, minimum=1)
         if path is not None and datasets != 1:
             raise ConfigError(key + ".datasets", "must be 1 when the data come from a file")
@@ -520,6 +529,7 @@ def parse_config(
             noise=t.float_("noise", noise_default),
             target=t.str_("target", target_default, ("random", "planted")),
             path=path,
+            data_sha256=_file_sha256(path, path_key) if path is not None else None,
         )
         t.finish()
         if spec.noise is not None and spec.target != "planted":
@@ -556,6 +566,19 @@ def parse_config(
         architectures=tuple(specs),
         source=text,
     )
+
+
+def _file_sha256(path: str, key: str) -> str | None:
+    """Hex SHA-256 of a data file's bytes; ``None`` when it does not exist (only reached with
+    ``check_files=False``, e.g. re-reading a store whose data file has moved)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        with p.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path!r}: {exc}") from None
 
 
 def _check_N(v: Any, key: str) -> int | str:
@@ -746,6 +769,9 @@ class Store:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
+        #: What :meth:`config` had to forgive when reading (a config that no longer hashes the
+        #: same, a stored TOML that no longer parses): one line each, for the report.
+        self.warnings: list[str] = []
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -767,23 +793,55 @@ class Store:
                 )
             return store
         p.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(p, timeout=30.0)
-        store = cls(p, conn)
-        store._pragmas()
-        with conn:
-            conn.executescript(_SCHEMA)
-            from lcn import __version__
+        if cls._create(p, config):
+            return cls.open(p)
+        # another process created it between our check and our link: resume it (or refuse)
+        return cls.create_or_resume(p, config)
 
-            meta = {
-                "format": STORE_FORMAT,
-                "config_hash": config.hash,
-                "config_json": json.dumps(config.to_dict(), sort_keys=True),
-                "config_toml": config.source,
-                "lcn_version": __version__,
-                "created": _now(),
-            }
-            conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
-        return store
+    @staticmethod
+    def _create(p: Path, config: ExperimentConfig) -> bool:
+        """Create the store atomically: schema and ``meta`` are written to a temporary file in
+        the same directory, which is then hard-linked to ``p`` (``os.link`` never replaces an
+        existing file, so two processes creating the same store cannot clobber each other).
+        A kill at any point leaves either no store or a complete empty one (at worst a hidden
+        ``.<name>.*.creating`` file). ``False`` when ``p`` appeared meanwhile."""
+        from lcn import __version__
+
+        # a fresh name that sqlite creates itself (so the store gets the usual permissions)
+        tmp = p.parent / f".{p.name}.{os.getpid()}.{secrets.token_hex(4)}.creating"
+        try:
+            conn = sqlite3.connect(tmp, timeout=30.0)
+            try:
+                # WAL is a property of the file: set it now, so that opening the finished store
+                # never has to convert it while another process writes
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+                meta = {
+                    "format": STORE_FORMAT,
+                    "config_hash": config.hash,
+                    "config_json": json.dumps(config.to_dict(), sort_keys=True),
+                    "config_toml": config.source,
+                    "lcn_version": __version__,
+                    "created": _now(),
+                }
+                with conn:
+                    conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+            finally:
+                conn.close()  # checkpoints and removes the -wal file: tmp is self-contained
+            try:
+                os.link(tmp, p)
+            except FileExistsError:
+                return False
+            except OSError:
+                # file systems without hard links: a rename (may replace a store created in
+                # the same instant by another process; checked just before)
+                if p.exists():
+                    return False
+                os.replace(tmp, p)
+            return True
+        finally:
+            for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+                leftover.unlink(missing_ok=True)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -823,26 +881,71 @@ class Store:
     def meta(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
-    def config(self) -> ExperimentConfig:
-        """The config that made this store (re-parsed from its stored TOML)."""
+    def config(self, strict: bool = False) -> ExperimentConfig:
+        """The config that made this store, re-parsed from its stored TOML (the digests of data
+        files are those stored, not those of the files on disk now).
+
+        The stored hash is the store's identity. When the re-parsed config no longer hashes
+        the same (the config normalization changed since the store was written), or the stored
+        TOML no longer parses (then the config is rebuilt from the stored JSON), reading goes
+        on and a line is added to :attr:`warnings`; with ``strict`` (anything that would
+        write to the store) it is a :class:`ConfigError`.
+        """
         m = self.meta()
-        name = json.loads(m["config_json"])["name"]
-        cfg = parse_config(
-            m["config_toml"], f"{self.path} (stored config)", name=name, check_files=False
-        )
-        if cfg.hash != m["config_hash"]:
-            # The stored text is authoritative for humans; the hash for identity. A mismatch
-            # means the config format changed since the store was written.
+        stored_hash = m.get("config_hash")
+        try:
+            stored = json.loads(m["config_json"])
+            name = stored["name"]
+        except (KeyError, TypeError, ValueError):
             raise ConfigError(
-                "RESULTS",
-                f"{str(self.path)!r} was written by another lcn version "
-                f"({m.get('lcn_version')}); its config no longer hashes the same",
+                "RESULTS", f"{str(self.path)!r} has no readable stored config"
+            ) from None
+        version = m.get("lcn_version")
+        problem: str | None = None
+        cfg: ExperimentConfig | None = None
+        try:
+            cfg = parse_config(
+                m.get("config_toml", ""), f"{self.path} (stored config)", name=name,
+                check_files=False,
             )
+            digests = {a.get("name"): a.get("data_sha256") for a in stored["architectures"]}
+            cfg = dataclasses.replace(cfg, architectures=tuple(
+                dataclasses.replace(a, data_sha256=digests.get(a.name))
+                for a in cfg.architectures
+            ))
+            if cfg.hash != stored_hash:
+                problem = f"its config now hashes to {cfg.hash}, not {stored_hash}"
+        except (LCNError, KeyError, TypeError, AttributeError) as exc:
+            problem = f"its stored TOML no longer reads ({exc}); using the stored JSON"
+            cfg = None
+        if problem is not None:
+            msg = (
+                f"{str(self.path)!r} was written by lcn {version}: {problem}. Results are "
+                "read as stored; resuming this store needs a config with the stored hash"
+            )
+            if strict:
+                raise ConfigError("RESULTS", msg)
+            self.warnings.append(msg)
+        if cfg is None:
+            try:
+                cfg = _config_from_json(stored, m.get("config_toml", ""))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise ConfigError(
+                    "RESULTS", f"{str(self.path)!r}: neither its stored TOML nor its stored "
+                    "JSON config can be read by this lcn version"
+                ) from None
         return cfg
 
     def done_chunks(self) -> set[tuple[str, str, int]]:
         rows = self.conn.execute("SELECT arch, task, part FROM chunks").fetchall()
         return {(a, t, int(p)) for a, t, p in rows}
+
+    def is_done(self, chunk: Chunk) -> bool:
+        """Whether ``chunk`` is in the store (perhaps written by another process)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM chunks WHERE arch = ? AND task = ? AND part = ?", chunk.key
+        ).fetchone()
+        return row is not None
 
     # -- writing -------------------------------------------------------------------------------
     def write_chunk(
@@ -852,14 +955,23 @@ class Store:
         dataset_rows: Sequence[Mapping[str, Any]],
         rows: Sequence[Mapping[str, Any]],
         unconverged: int,
-    ) -> None:
-        """Write a chunk's rows, its datasets (once) and its done mark in one transaction."""
+    ) -> bool:
+        """Write a chunk's rows, its datasets (once) and its done mark in one transaction.
+
+        ``False`` (and nothing written) when the chunk is already in the store: another process
+        running the same experiment on this store finished it first. Its rows are the same
+        (seeds depend only on the config and the chunk), so keeping the first is lossless."""
         table, fields = (
             ("runs", _RUN_FIELDS) if chunk.task == "train" else ("critical_points", _CP_FIELDS)
         )
         sql = f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})"
         dcols = ("arch", "dataset", "data_seed", "task", "N", "n_in", "n_out", "loss_zero")
         with self.conn:
+            # IMMEDIATE: take the write lock before the check, so that no other process can
+            # commit this chunk between the check and the inserts
+            self.conn.execute("BEGIN IMMEDIATE")
+            if self.is_done(chunk):
+                return False
             self.conn.executemany(
                 "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [[d[c] for c in dcols] for d in dataset_rows],
@@ -869,10 +981,55 @@ class Store:
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (*chunk.key, len(rows), int(unconverged), float(seconds), _now()),
             )
+        return True
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _config_from_json(d: Mapping[str, Any], source: str) -> ExperimentConfig:
+    """Rebuild a config from the ``config_json`` of a store (for reading only: used when the
+    stored TOML no longer parses). Missing settings get today's defaults."""
+
+    def ints(v: Any) -> tuple[int, ...] | None:
+        return tuple(int(x) for x in v) if v is not None else None
+
+    specs = []
+    for a in d["architectures"]:
+        specs.append(ArchSpec(
+            name=str(a["name"]),
+            kind=str(a.get("kind", "lcn")),
+            k=ints(a.get("k")),
+            s=ints(a.get("s")),
+            widths=ints(a.get("widths")),
+            N=int(a["N"]),
+            n_out=int(a.get("n_out", 1)),
+            datasets=int(a.get("datasets", 1)),
+            inits=int(a.get("inits", 0)),
+            starts=int(a.get("starts", 0)),
+            steps=int(a.get("steps", 1)),
+            lr=a.get("lr"),
+            noise=a.get("noise"),
+            target=str(a.get("target", "random")),
+            path=a.get("path"),
+            data_sha256=a.get("data_sha256"),
+        ))
+    name = str(d["name"])
+    return ExperimentConfig(
+        name=name,
+        description="",
+        store=Path("results") / f"{name}.sqlite",
+        seed=int(d.get("seed", 0)),
+        device=str(d.get("device", "cpu")),
+        init=str(d.get("init", "gaussian")),
+        optimizer=str(d.get("optimizer", "gd")),
+        polish=bool(d.get("polish", True)),
+        chunk=int(d.get("chunk", 256)),
+        classify=tuple(sorted((str(k), float(v)) for k, v in d.get("classify", {}).items())),
+        architectures=tuple(specs),
+        source=source,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1103,7 +1260,8 @@ class _Runner:
 
 @dataclass
 class Outcome:
-    """What :func:`run_experiment` did: chunks run now, already done before, and in total."""
+    """What :func:`run_experiment` did: chunks run now, already done (before, or meanwhile by
+    another process on the same store), and in total."""
 
     store: Path
     ran: int
@@ -1177,11 +1335,18 @@ def run_experiment(
         runner = _Runner(config)
         with _progress(console, progress, len(plan), skipped) as advance:
             for chunk in todo:
+                # another process on the same store may have finished it meanwhile
+                if st.is_done(chunk):
+                    skipped += 1
+                    advance(chunk, True)
+                    continue
                 advance(chunk, False)
                 c0 = time.perf_counter()
                 drows, rows, unconverged = runner.run(chunk)
-                st.write_chunk(chunk, time.perf_counter() - c0, drows, rows, unconverged)
-                ran += 1
+                if st.write_chunk(chunk, time.perf_counter() - c0, drows, rows, unconverged):
+                    ran += 1
+                else:
+                    skipped += 1
                 advance(chunk, True)
     except KeyboardInterrupt:
         interrupted = True
@@ -1329,6 +1494,10 @@ class Summary:
     seconds: float
     archs: list[ArchSummary]
     losses: dict[str, dict[str, list[float]]]
+    #: Problems met reading the store's config (see :meth:`Store.config`), one line each.
+    warnings: list[str] = field(default_factory=list)
+    #: The hash the store was created with (its identity; ``config.hash`` unless warned).
+    config_hash: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -1337,7 +1506,8 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": self.config.name,
-            "config_hash": self.config.hash,
+            "config_hash": self.config_hash or self.config.hash,
+            "warnings": list(self.warnings),
             "store": str(self.store),
             "chunks": {"done": self.chunks_done, "total": self.chunks_total},
             "seconds": self.seconds,
@@ -1350,6 +1520,8 @@ def summarize(store: str | Path) -> Summary:
     """Read a store (complete or not) and count its points per architecture and category."""
     with Store.open(store) as st:
         config = st.config()
+        warnings = list(st.warnings)
+        stored_hash = st.meta().get("config_hash")
         plan = plan_chunks(config)
         done = st.done_chunks() & {c.key for c in plan}
         seconds = float(
@@ -1400,7 +1572,9 @@ def summarize(store: str | Path) -> Summary:
         ArchSummary(a, counts[(a.name, "train")], counts[(a.name, "search")])
         for a in config.architectures
     ]
-    return Summary(config, Path(store), len(done), len(plan), seconds, archs, losses)
+    return Summary(
+        config, Path(store), len(done), len(plan), seconds, archs, losses, warnings, stored_hash
+    )
 
 
 def _found(what: str, strict: int, weak: int | None, of: int) -> tuple[str, str]:
@@ -1495,7 +1669,8 @@ def summary_table(summary: Summary) -> Any:
     from rich.markup import escape
     from rich.table import Table
 
-    title = f"experiment {escape(summary.config.name)} (config {summary.config.hash})"
+    chash = summary.config_hash or summary.config.hash
+    title = f"experiment {escape(summary.config.name)} (config {chash})"
     if not summary.complete:
         title += f"\nINCOMPLETE: {summary.chunks_done} of {summary.chunks_total} chunks done"
     caption = (
@@ -1691,7 +1866,11 @@ def print_report(
     """Print the summary table and the MATH.md 8 comparison of a store, write the plots
     (unless ``write`` is false) and say where they are. Used by ``lcn experiment`` at the end
     and by ``lcn report``."""
+    from rich.markup import escape
+
     summary = summarize(store)
+    for w in summary.warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     console.print(summary_table(summary))
     console.print(checks_table(summary))
     if write:
