@@ -257,7 +257,8 @@ def report(
 
     Works on incomplete stores too (the title says how many chunks are done). JSON keys:
     config, config_hash, store, chunks {done,total}, seconds, architectures [name, family,
-    theorem_applies, spec, train, search {total, converged, unconverged, categories}], checks.
+    theorem_applies, spec, train, search {total, converged, unconverged, categories}], checks,
+    warnings (e.g. a store written under a config that no longer hashes the same).
     """
     from lcn import experiment as ex
 
