@@ -34,6 +34,7 @@ import numpy as np
 from lcn import forms
 from lcn.architecture import Architecture
 from lcn.errors import ArchitectureError, ConfigError, ExactnessError, FilterError
+from lcn.geometry import _orbits
 
 __all__ = [
     "CATEGORIES",
@@ -193,7 +194,7 @@ class _Eff:
 
     def tail(self, j: int) -> int:
         """``T_j = sum_{i>=j} D_i S_i``: degree carried by the layers of level ``>= j``."""
-        return sum(Di * Si for Di, Si in zip(self.D[j:], self.S[j:], strict=True))
+        return _orbits.tail(self.D, self.S, j)
 
     @property
     def e_red(self) -> tuple[int, ...]:
@@ -315,10 +316,7 @@ def boundary_kinds(arch: Any) -> dict[str, bool]:
     ``M`` equals its Zariski closure iff neither kind exists (see :func:`is_closed`).
     """
     eff = _effective(_as_arch(arch))
-    stride1 = any(ej >= 2 for ej in eff.e)
-    reduced = any(
-        eff.D[l] % 2 == 1 and eff.degree - eff.tail(l) >= eff.S[l] for l in range(1, eff.m)
-    )
+    stride1, reduced = _orbits.boundary_kinds(eff.D, eff.S, eff.e)
     return {"stride1": stride1, "reduced": reduced}
 
 
@@ -431,22 +429,19 @@ def _levels(eff: _Eff, Fu: Sequence[flint.fmpq]) -> list[_Level] | None:
         r = eff.r(j)
         c, a, b = raw[-1]
         raw.append((_i_r_core(c, r), a // r, b // r))
+    slack = _orbits.slacks(eff.D, eff.S, [c.degree() + a + b for c, a, b in raw])
+    if slack is None:
+        return None
+    specials = _orbits.piece_specials(eff.S, [a for _, a, _ in raw], [b for _, _, b in raw])
     out: list[_Level] = []
     for j, (c, a, b) in enumerate(raw):
-        units = c.degree() + a + b
-        need = eff.tail(j) // eff.S[j]
-        if units < need:
-            return None
         if j + 1 < eff.m:
-            r = eff.r(j)
-            cn, an, bn = raw[j + 1]
-            piece, rem = divmod(c, cn.inflate(r))
+            piece, rem = divmod(c, raw[j + 1][0].inflate(eff.r(j)))
             if rem != 0:  # pragma: no cover - I_r divides by construction
                 raise AssertionError("I_S divisor does not divide")
-            z0, zinf = a - r * an, b - r * bn
         else:
-            piece, z0, zinf = c, a, b
-        out.append(_Level(c, a, b, piece, z0, zinf, units - need))
+            piece = c
+        out.append(_Level(c, a, b, piece, *specials[j], slack[j]))
     return out
 
 
@@ -643,48 +638,6 @@ class _PieceCounts:
 # ============================================================================================
 # The real decision: a greedy over orbit kinds, proven optimal (docs/geometry.md)
 # ============================================================================================
-Plan = list[tuple[int, int, int]]
-
-
-def _greedy(
-    eff: _Eff, slack: Sequence[int], counts: Sequence[tuple[int, int, int]], e: Sequence[int]
-) -> tuple[bool, Plan]:
-    """Real membership from the real orbit counts of the pieces.
-
-    ``counts[j] = (positive, negative, zero-or-infinity)`` real hyperroots of level ``j`` that
-    no level-``j+1`` orbit covers. From the top level down, the pool of real level-``j``
-    orbits is ``counts[j]`` plus the real children of the orbits split at level ``j+1``. The
-    layer needs ``e[j]`` real hyperroots; otherwise the pool may be split freely up to the
-    slack, keeping the parity ``x = slack (mod 2)`` (conjugate pairs are split in pairs). A
-    split orbit of kind zero gives ``s`` zero children, a positive one a positive child (and a
-    negative one when ``s`` is even), a negative one a negative child when ``s`` is odd. More
-    real orbits never hurt and zero > positive > negative in what they can give, so splitting
-    the most, richest kinds first, is optimal. Returns ``(feasible, plan)`` with
-    ``plan[j] = (positive, negative, zero)`` orbits split at level ``j``.
-    """
-    plan: Plan = [(0, 0, 0)] * eff.m
-    spawn = (0, 0, 0)
-    for j in range(eff.m - 1, -1, -1):
-        pool = tuple(a + b for a, b in zip(counts[j], spawn, strict=True))
-        E = sum(pool)
-        if E < e[j]:
-            return False, plan
-        if j == 0:
-            break
-        x = min(slack[j], E - e[j])
-        if (x - slack[j]) % 2:
-            x -= 1
-        if x < max(0, E - eff.D[j]):  # pragma: no cover - excluded by the degree count
-            raise AssertionError("orbit count inconsistent with the I_S degrees")
-        xz = min(x, pool[2])
-        xp = min(x - xz, pool[0])
-        xn = x - xz - xp
-        plan[j] = (xp, xn, xz)
-        r = eff.r(j - 1)
-        spawn = (xp, xp if r % 2 == 0 else xn, r * xz)
-    return True, plan
-
-
 class _Analysis:
     """Everything :func:`membership` needs about one nonzero form in ``u = x^G``."""
 
@@ -710,10 +663,10 @@ class _Analysis:
         slack = [lv.slack for lv in self.levels]
         while True:
             lo = [(*pc.bounds("lo"), self._zero(j)) for j, pc in enumerate(self.counts)]
-            if _greedy(self.eff, slack, lo, e)[0]:
+            if _orbits.greedy(self.eff.D, self.eff.S, slack, lo, e)[0]:
                 return True
             hi = [(*pc.bounds("hi"), self._zero(j)) for j, pc in enumerate(self.counts)]
-            if not _greedy(self.eff, slack, hi, e)[0]:
+            if not _orbits.greedy(self.eff.D, self.eff.S, slack, hi, e)[0]:
                 return False
             for pc in self.counts:
                 pc.refine()
@@ -735,21 +688,12 @@ class _Analysis:
         nearby point of the closure only moves hyperroots. Splitting every repeated real
         hyperroot into conjugate pairs leaves the distinct real hyperroots of odd
         multiplicity; the point is on the stride-one boundary iff some block then has fewer
-        than ``e`` of them (MATH.md 6)."""
-        assert self.levels is not None
-        for j, ej in enumerate(self.eff.e):
-            if ej < 2:
-                continue  # parity keeps one real hyperroot in an odd block
-            lv, pc = self.levels[j], self.counts[j]
-            extra = lv.z0 % 2 + lv.zinf % 2
-            while True:
-                lo, hi = pc.odd_bounds()
-                if lo + extra >= ej:
-                    break
-                if hi + extra < ej:
-                    return True
-                pc.refine(odd_only=True)
-        return False
+        than ``e`` of them (MATH.md 6, :func:`lcn.geometry._orbits.stride1_boundary`)."""
+        levels, counts = self.levels, self.counts
+        assert levels is not None
+        return _orbits.stride1_boundary(
+            self.eff.e, [(lv.z0, lv.zinf) for lv in levels],
+            lambda j: counts[j].odd_bounds(), lambda j: counts[j].refine(odd_only=True))
 
 
 # ============================================================================================
@@ -757,18 +701,6 @@ class _Analysis:
 # ============================================================================================
 class _Ambiguous(Exception):
     """A ball computation did not separate two values; retried at higher precision."""
-
-
-@dataclass
-class _Group:
-    """A real hyperroot value of level ``j`` with its orbit counts: ``mult_g`` orbits in
-    ``g_j``, ``mult_piece`` of them not covered by an orbit of level ``j+1``."""
-
-    kind: str  # "pos", "neg", "zero", "inf"
-    mult_g: int
-    mult_piece: int
-    parent: int | None
-    value: Any = None
 
 
 def _real_roots(p: flint.fmpz_poly, prec: int) -> list[Any]:
@@ -792,7 +724,7 @@ def _normalize(p: flint.fmpz_poly) -> flint.fmpz_poly:
     return -p if p.leading_coefficient() < 0 else p
 
 
-def _real_forest(eff: _Eff, levels: list[_Level]) -> list[list[_Group]]:
+def _real_forest(eff: _Eff, levels: list[_Level]) -> list[list[_orbits.Group]]:
     prec = 64
     while True:
         try:
@@ -801,7 +733,7 @@ def _real_forest(eff: _Eff, levels: list[_Level]) -> list[list[_Group]]:
             prec *= 2
 
 
-def _real_forest_at(eff: _Eff, levels: list[_Level], prec: int) -> list[list[_Group]]:
+def _real_forest_at(eff: _Eff, levels: list[_Level], prec: int) -> list[list[_orbits.Group]]:
     """The real hyperroots of every level with multiplicities and parents (``c`` at level
     ``j`` has parent ``c^s`` at level ``j+1`` when an orbit of ``g_{j+1}`` covers it). Parent
     links are decided exactly: ``p | q(u^s)`` for the irreducible factors, and the balls of
@@ -809,20 +741,16 @@ def _real_forest_at(eff: _Eff, levels: list[_Level], prec: int) -> list[list[_Gr
     facs = [[(_normalize(p), int(mu)) for p, mu in lv.core.factor()[1]] for lv in levels]
     roots = [[_real_roots(p, prec) for p, _ in fl] for fl in facs]
     index: list[dict[tuple[int, int], int]] = []
-    out: list[list[_Group]] = []
+    out: list[list[_orbits.Group]] = []
     for j in range(eff.m - 1, -1, -1):
         lv = levels[j]
         piece = {}
         if lv.piece.degree() > 0:
             piece = {_key(_normalize(p)): int(nu) for p, nu in lv.piece.factor()[1]}
-        groups: list[_Group] = []
         idx: dict[tuple[int, int], int] = {}
         up = out[0] if out else []
         up_index = index[0] if index else {}
-        for kind, mg, mp in (("zero", lv.m0, lv.z0), ("inf", lv.minf, lv.zinf)):
-            if mg > 0:
-                par = next((i for i, g in enumerate(up) if g.kind == kind), None)
-                groups.append(_Group(kind, mg, mp, par))
+        groups = _orbits.special_groups(up, lv.m0, lv.z0, lv.minf, lv.zinf)
         for a, (p, mu) in enumerate(facs[j]):
             nu = piece.get(_key(p), 0)
             for b, c in enumerate(roots[j][a]):
@@ -843,166 +771,23 @@ def _real_forest_at(eff: _Eff, levels: list[_Level], prec: int) -> list[list[_Gr
                     if up[par].mult_g != mu - nu:  # pragma: no cover - consistency
                         raise AssertionError("orbit multiplicities do not match")
                 idx[(a, b)] = len(groups)
-                groups.append(_Group("pos" if c > 0 else "neg", mu, nu, par, c))
+                groups.append(_orbits.Group("pos" if c > 0 else "neg", mu, nu, par, c))
         out.insert(0, groups)
         index.insert(0, idx)
     return out
 
 
-def _real_children(kind: str, r: int) -> int:
-    """Real hyperroots one level down (``r = S_{j}/S_{j-1}``-th roots) in the orbit of a real
-    hyperroot of ``kind``: 0 and inf stay put r times, a positive one has 1 or 2 real roots,
-    a negative one 1 when ``r`` is odd."""
-    if kind in ("zero", "inf"):
-        return r
-    if kind == "pos":
-        return 1 + (r % 2 == 0)
-    return r % 2
-
-
-_BOUNDARY_WORK = 20_000  # degeneration choices examined before giving up on the boundary label
-
-
-class _TooComplex(Exception):
-    """The boundary search of a singular point exceeded :data:`_BOUNDARY_WORK`."""
-
-
 def _singular_boundary(eff: _Eff, an: _Analysis) -> str | None:
-    """``"reduced"``, ``"stride1"`` or ``None`` for a singular point of ``M``.
-
-    Every real point ``G`` of the closure near ``F`` comes from ``F`` by (a) breaking spare
-    orbits (a level-``j`` orbit no longer a full orbit: its ``s`` children become independent),
-    at most ``slack_j`` of them per level, and (b) moving hyperroots: two equal free real
-    hyperroots may become a conjugate pair, a free hyperroot at 0 or infinity may become
-    negative. Fewer real orbits, less slack and weaker kinds never help, so for each choice of
-    broken real orbits the worst ``G`` breaks as many conjugate orbits as allowed, splits every
-    repeated real hyperroot and turns a lone zero/infinity into a negative one. ``F`` is on
-    the reduced boundary when such a ``G`` is outside ``M_red``, on the stride-one boundary
-    when one is outside ``M`` (and inside ``M_red``).
-
-    The choices are searched level by level; real hyperroot values with the same kind, free
-    multiplicity and subtree are interchangeable, so a state keeps only how many of each there
-    are (the search is then polynomial in the slack for each class)."""
+    """``"reduced"``, ``"stride1"`` or ``None`` for a singular point of ``M``: the search over
+    local degenerations of :func:`lcn.geometry._orbits.singular_boundary` (MATH.md 6) on the
+    certified real forest of the levels."""
     assert an.levels is not None
-    if not any(ej >= 2 for ej in eff.e) and not any(
-        eff.D[j] % 2 == 1 and eff.degree - eff.tail(j) >= eff.S[j] for j in range(1, eff.m)
-    ):
-        return None  # M is closed: no boundary at all (boundary_kinds)
+    if not any(_orbits.boundary_kinds(eff.D, eff.S, eff.e)):
+        return None  # M is closed: spare the factorizations of the real forest
     levels = an.levels
-    forest = _real_forest(eff, levels)
-    m = eff.m
-    slack = [lv.slack for lv in levels]
-    # class signatures (kind, orbits free in F, children classes), bottom-up
-    sig: list[list[int]] = []
-    sig_info: dict[int, tuple[str, int, tuple[tuple[int, int], ...]]] = {}
-    intern: dict[Any, int] = {}
-    for j in range(m):
-        row = []
-        r = eff.r(j - 1) if j > 0 else 1
-        for i, g in enumerate(forest[j]):
-            kids: tuple[tuple[int, int], ...] = ()
-            if j > 0:
-                per = r if g.kind in ("zero", "inf") else 1
-                kids = tuple(sorted((sig[j - 1][c], per) for c, h in enumerate(forest[j - 1])
-                                    if h.parent == i))
-            key = (j, g.kind, g.mult_piece, kids)
-            if key not in intern:
-                intern[key] = len(intern)
-                sig_info[intern[key]] = (g.kind, g.mult_piece, kids)
-            row.append(intern[key])
-        sig.append(row)
-
-    def roots_at(j: int) -> list[tuple[int, int]]:
-        return [(sig[j][i], g.mult_piece) for i, g in enumerate(forest[j])
-                if g.parent is None]
-
-    def nonreal_piece(j: int) -> int:
-        real = sum(g.mult_piece for g in forest[j] if g.kind in ("pos", "neg"))
-        return levels[j].piece.degree() - real
-
-    stride1 = False
-    states: set[Any] = {(_counter(roots_at(m - 1)), nonreal_piece(m - 1), ())}
-    work = 0
-    for j in range(m - 1, -1, -1):
-        nxt: set[Any] = set()
-        r = eff.r(j - 1) if j > 0 else 1
-        for classes, nonreal_free, gdata in states:
-            for choice in _class_choices(list(classes), slack[j] if j > 0 else 0):
-                work += 1
-                if work > _BOUNDARY_WORK:
-                    raise _TooComplex
-                nb = sum(b * c for (_, _), dist in zip(classes, choice, strict=True)
-                         for b, c in enumerate(dist))
-                bn = min(nonreal_free, slack[j] - nb) if j > 0 else 0
-                bn -= bn % 2
-                pos = neg = 0
-                children: list[tuple[int, int]] = []
-                nonreal_next = r * bn
-                for ((sid, free), _), dist in zip(classes, choice, strict=True):
-                    kind, _, kids = sig_info[sid]
-                    for b, c in enumerate(dist):
-                        if c == 0:
-                            continue
-                        if (free - b) % 2:
-                            if kind == "pos":
-                                pos += c
-                            else:
-                                neg += c
-                        if j > 0:
-                            for ksid, per in kids:
-                                children += [(ksid, sig_info[ksid][1] + per * b)] * c
-                            nonreal_next += c * b * (r - _real_children(kind, r))
-                level = (pos, neg, slack[j] - nb - bn if j > 0 else 0)
-                g2 = (level, *gdata)
-                if j == 0:
-                    counts = [(p, n, 0) for p, n, _ in g2]
-                    sl = [x for _, _, x in g2]
-                    if not _greedy(eff, sl, counts, eff.e_red)[0]:
-                        return "reduced"
-                    if not stride1 and not _greedy(eff, sl, counts, eff.e)[0]:
-                        stride1 = True
-                    continue
-                nxt.add((_counter(roots_at(j - 1) + children),
-                         nonreal_piece(j - 1) + nonreal_next, g2))
-        states = nxt
-    return "stride1" if stride1 else None
-
-
-def _counter(items: list[tuple[int, int]]) -> tuple[tuple[tuple[int, int], int], ...]:
-    out: dict[tuple[int, int], int] = {}
-    for it in items:
-        out[it] = out.get(it, 0) + 1
-    return tuple(sorted(out.items()))
-
-
-def _class_choices(classes: list[tuple[tuple[int, int], int]], total: int) -> Any:
-    """For each class ``((sig, free), n)``: how many of its ``n`` members break ``b`` of their
-    ``free`` orbits, for ``b = 0..free`` (a tuple of counts), with ``sum b <= total``."""
-    if not classes:
-        yield ()
-        return
-    ((_, free), n) = classes[0]
-    for dist in _distributions(n, free, total):
-        used = sum(b * c for b, c in enumerate(dist))
-        for rest in _class_choices(classes[1:], total - used):
-            yield (dist, *rest)
-
-
-def _distributions(n: int, free: int, total: int) -> Any:
-    """Tuples ``(c_0..c_free)`` with ``sum c = n`` and ``sum b c_b <= total``."""
-    if free == 0:
-        yield (n,)
-        return
-
-    def rec(b: int, left: int, budget: int) -> Any:
-        if b == 0:
-            yield (left,)
-            return
-        for c in range(min(left, budget // b) + 1):
-            for rest in rec(b - 1, left - c, budget - b * c):
-                yield (*rest, c)
-
-    yield from rec(free, n, total)
+    return _orbits.singular_boundary(
+        eff.D, eff.S, eff.e, [lv.slack for lv in levels], _real_forest(eff, levels),
+        [lv.piece.degree() for lv in levels])
 
 
 # ============================================================================================
@@ -1258,8 +1043,8 @@ def _numeric_blocks(eff: _Eff, an: _Analysis, real: bool, prec: int) -> list[lis
     """Hyperroots of every block (level), real-closed when ``real``: each entry is
     ``("lin", value)``, ``("pair", value)``, ``("zero",)`` or ``("inf",)``.
 
-    Follows the greedy of :func:`_greedy` orbit by orbit: the kind counts decide which real
-    orbits are split; conjugate pairs are kept or split in any order (the ``I_S`` degree
+    Follows the greedy of :func:`_orbits.greedy` orbit by orbit: the kind counts decide
+    which real orbits are split; conjugate pairs are kept or split in any order (the ``I_S`` degree
     count guarantees that every order works, MATH.md 4)."""
     assert an.levels is not None
     units = [_piece_units(lv.piece, prec) for lv in an.levels]
@@ -1269,7 +1054,7 @@ def _numeric_blocks(eff: _Eff, an: _Analysis, real: bool, prec: int) -> list[lis
         counts.append((sum(1 for v in reals if v.real > 0), sum(1 for v in reals if v.real < 0),
                        lv.z0 + lv.zinf))
     slack = [lv.slack for lv in an.levels]
-    plan = _greedy(eff, slack, counts, eff.e)[1] if real else [(0, 0, 0)] * eff.m
+    plan = _orbits.greedy(eff.D, eff.S, slack, counts, eff.e)[1] if real else [(0, 0, 0)] * eff.m
     blocks: list[list[Any]] = [[] for _ in range(eff.m)]
     sp_real: list[Any] = []  # ("pos"/"neg", ball) or "zero"/"inf"
     sp_pairs: list[Any] = []
@@ -1494,8 +1279,9 @@ def membership(arch: Any, filter: Any, digits: int | None = None, *,
       multiplicity rounded down to multiples of ``S``);
     * ``in_function_space``: ``F`` has a real factorization for ``arch`` itself, every merged
       stride-one block having at least as many real hyperroots as it has odd-degree layers.
-      Decided exactly and completely by the orbit-kind greedy of :func:`_greedy` (optimal, see
-      docs/geometry.md) on certified real-root counts of the pieces ``I_{S_l}/I_{S_{l+1}}``;
+      Decided exactly and completely by the orbit-kind greedy of :func:`_orbits.greedy`
+      (optimal, see docs/geometry.md) on certified real-root counts of the pieces
+      ``I_{S_l}/I_{S_{l+1}}``;
     * ``classification`` (:data:`CATEGORIES`, precedence :data:`CATEGORY_PRECEDENCE`):
       ``singular`` iff ``deg I_{S_l}(F)`` exceeds its generic value ``sum_{i>=l} d_i S_i`` at
       some level (``F`` is then on the Zariski closure of the component ``d'`` given by the
@@ -1548,7 +1334,7 @@ def membership(arch: Any, filter: Any, digits: int | None = None, *,
     if singular:
         try:
             kind = _singular_boundary(eff, an)
-        except _TooComplex:  # documented limit: the point stays labelled "singular"
+        except _orbits.TooComplex:  # documented limit: the point stays labelled "singular"
             kind = None
     else:
         kind = "stride1" if an.stride1_boundary_nonsingular() else None

@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from lcn import forms
 from lcn.architecture import Architecture
 from lcn.errors import ArchitectureError, FilterError
-from lcn.geometry import exact
+from lcn.geometry import _orbits
 
 __all__ = [
     "NearestResult",
@@ -1233,121 +1233,6 @@ def _lookup(hs: Sequence[tuple[complex, int]], h: complex) -> int:
     return -1
 
 
-@dataclass
-class _Group:
-    """A real hyperroot of one level: kind ``pos``/``neg``/``zero``/``inf``, its multiplicity
-    in ``I_S`` (``mult_g``) and in the piece (``mult_piece``, not covered by an orbit of the
-    level above), and the index of the covering group one level up."""
-
-    kind: str
-    mult_g: int
-    mult_piece: int
-    parent: int | None
-
-
-# real hyperroots one level down in the orbit of a real hyperroot of a kind: shared with exact
-_real_children = exact._real_children
-
-
-def _greedy(D: Sequence[int], S: Sequence[int], slack: Sequence[int],
-            counts: Sequence[tuple[int, int, int]], e: Sequence[int]) -> bool:
-    """Real membership from the real orbit counts ``(positive, negative, zero or inf)`` of the
-    pieces, top level down: the pool of real orbits of a level is its own count plus the real
-    children of the orbits split one level up; a layer needs ``e_j`` real hyperroots; up to
-    the slack the rest may be split (parity kept), zero before positive before negative
-    kinds. (The decision procedure of :mod:`lcn.geometry.exact`, here on orbit data read off a
-    snapped float configuration.)"""
-    spawn = (0, 0, 0)
-    for j in range(len(D) - 1, -1, -1):
-        pool = tuple(a + b for a, b in zip(counts[j], spawn, strict=True))
-        E = sum(pool)
-        if E < e[j]:
-            return False
-        if j == 0:
-            break
-        x = min(slack[j], E - e[j])
-        if (x - slack[j]) % 2:
-            x -= 1
-        x = max(x, 0)
-        xz = min(x, pool[2])
-        xp = min(x - xz, pool[0])
-        xn = x - xz - xp
-        r = S[j] // S[j - 1]
-        spawn = (xp, xp if r % 2 == 0 else xn, r * xz)
-    return True
-
-
-def _bounded(caps: Sequence[int], total: int) -> Any:
-    """All vectors ``0 <= b_i <= caps_i`` with ``sum b <= total``."""
-    if not caps:
-        yield ()
-        return
-    for v in range(min(caps[0], total) + 1):
-        for rest in _bounded(caps[1:], total - v):
-            yield (v, *rest)
-
-
-def _singular_boundary(D: Sequence[int], S: Sequence[int], e: Sequence[int],
-                       slack: Sequence[int], forest: Sequence[Sequence[_Group]],
-                       piece_core: Sequence[int]) -> str | None:
-    """Boundary kind (``"reduced"``, ``"stride1"`` or ``None``) of a singular point of ``M``:
-    the real points of the closure near ``F`` come from breaking spare orbits (at most the
-    slack per level) and moving hyperroots (two equal real ones into a conjugate pair, 0 or
-    inf to a negative value); for every choice of broken real orbits the worst such point is
-    tested against ``M_red`` and ``M`` (MATH.md 6)."""
-    m = len(D)
-    e_red = [d % 2 for d in D]
-    stride1 = False
-    work = 0
-
-    def finish(sl: list[int], counts: list[tuple[int, int, int]]) -> str | None:
-        nonlocal stride1
-        if not _greedy(D, S, sl, counts, e_red):
-            return "reduced"
-        if not stride1 and not _greedy(D, S, sl, counts, e):
-            stride1 = True
-        return None
-
-    def rec(j: int, extra: list[int], extra_nonreal: int, sl: list[int],
-            counts: list[tuple[int, int, int]]) -> str | None:
-        groups = forest[j]
-        free = [g.mult_piece + x for g, x in zip(groups, extra, strict=True)]
-        real_piece = sum(g.mult_piece for g in groups if g.kind in ("pos", "neg"))
-        nonreal_free = piece_core[j] - real_piece + extra_nonreal
-        nonlocal work
-        for b in _bounded(free, slack[j] if j > 0 else 0):
-            work += 1
-            if work > exact._BOUNDARY_WORK:  # same documented limit as the exact search
-                raise exact._TooComplex
-            nb = sum(b)
-            bn = min(nonreal_free, slack[j] - nb) if j > 0 else 0
-            bn -= bn % 2
-            left = [(f - x) % 2 for f, x in zip(free, b, strict=True)]
-            pos = sum(v for v, g in zip(left, groups, strict=True) if g.kind == "pos")
-            c2 = [(pos, sum(left) - pos, 0), *counts]
-            s2 = [slack[j] - nb - bn if j > 0 else 0, *sl]
-            if j == 0:
-                res = finish(s2, c2)
-            else:
-                r = S[j] // S[j - 1]
-                below = forest[j - 1]
-                ex = [0] * len(below)
-                for i, g in enumerate(below):
-                    if g.parent is not None:
-                        ex[i] = b[g.parent] * (r if g.kind in ("zero", "inf") else 1)
-                nr = r * bn + sum(x * (r - _real_children(g.kind, r))
-                                  for x, g in zip(b, groups, strict=True))
-                res = rec(j - 1, ex, nr, s2, c2)
-            if res is not None:
-                return res
-        return None
-
-    res = rec(m - 1, [0] * len(forest[m - 1]), 0, [], [])
-    if res is not None:
-        return res
-    return "stride1" if stride1 else None
-
-
 def _decide(values: ComplexArray, mults: Sequence[int], levels: Sequence[_Level]) -> _Verdict:
     """Exact combinatorial category of a snapped configuration (MATH.md 3-6): the decision
     procedure of :func:`lcn.geometry.exact.membership`, on orbit data read off the snapped
@@ -1361,7 +1246,7 @@ def _decide(values: ComplexArray, mults: Sequence[int], levels: Sequence[_Level]
       degrees (the smallest-dimensional component through the point, MATH.md 5);
     * boundary: a non-singular point is on the stride-one boundary iff a block with ``e >= 2``
       has fewer than ``e`` distinct real hyperroots of odd multiplicity in its piece (MATH.md
-      6); a singular point by the local degenerations of :func:`_singular_boundary`.
+      6); a singular point by the local degenerations of :func:`_orbits.singular_boundary`.
     """
     real_roots = sum(int(m) for v, m in zip(values.tolist(), mults, strict=True)
                      if _is_real_value(complex(v)))
@@ -1378,35 +1263,30 @@ def _decide(values: ComplexArray, mults: Sequence[int], levels: Sequence[_Level]
     e = [levels[j].e for j in keep]
     m = len(keep)
     data = [_hyperroots(values, mults, Sj) for Sj in S]
-    need = [sum(D[i] * S[i] for i in range(j, m)) // S[j] for j in range(m)]
-    units = [sum(mu for _, mu in h) + a + b for h, a, b in data]
-    if any(u < n for u, n in zip(units, need, strict=True)):
+    slack = _orbits.slacks(D, S, [sum(mu for _, mu in h) + a + b for h, a, b in data])
+    if slack is None:
         return _Verdict("outside", None, False, False, isd, real_roots)
-    slack = [u - n for u, n in zip(units, need, strict=True)]
+    specials = _orbits.piece_specials(S, [a for _, a, _ in data], [b for _, _, b in data])
+    z0s, zinfs = [z0 for z0, _ in specials], [zinf for _, zinf in specials]
     pieces: list[list[tuple[complex, int]]] = []
     cover: list[list[int]] = []  # index of the covering hyperroot one level up, or -1
-    z0s, zinfs = [], []
-    for j, (h, a, b) in enumerate(data):
+    for j, (h, _, _) in enumerate(data):
         if j + 1 < m:
-            r = S[j + 1] // S[j]
-            hn, an, bn = data[j + 1]
-            idx = [_lookup(hn, _pow1(c, r)) for c, _ in h]
+            hn = data[j + 1][0]
+            idx = [_lookup(hn, _pow1(c, S[j + 1] // S[j])) for c, _ in h]
             pieces.append([(c, mu - (hn[i][1] if i >= 0 else 0))
                            for (c, mu), i in zip(h, idx, strict=True)])
             cover.append(idx)
-            z0s.append(a - r * an)
-            zinfs.append(b - r * bn)
         else:
             pieces.append(list(h))
             cover.append([-1] * len(h))
-            z0s.append(a)
-            zinfs.append(b)
     counts = []
     for j in range(m):
         pos = sum(nu for c, nu in pieces[j] if _is_real_value(c) and c.real > 0)
         neg = sum(nu for c, nu in pieces[j] if _is_real_value(c) and c.real < 0)
         counts.append((pos, neg, z0s[j] + zinfs[j]))
-    if not _greedy(D, S, slack, counts, e):
+    # float-snapped orbit data: clamp rather than assert (see _orbits.greedy)
+    if not _orbits.greedy(D, S, slack, counts, e, strict=False)[0]:
         return _Verdict("outside", None, True, False, isd, real_roots)
     singular = any(sl > 0 for sl in slack[1:])
     comp = None
@@ -1416,39 +1296,31 @@ def _decide(values: ComplexArray, mults: Sequence[int], levels: Sequence[_Level]
         for jj, j in enumerate(keep):
             full[j] = sum(nu for _, nu in pieces[jj]) + z0s[jj] + zinfs[jj]
         comp = tuple(full)
-        forest: list[list[_Group]] = []
+        forest: list[list[_orbits.Group]] = []
         group_of: list[dict[int, int]] = []  # hyperroot index -> group index, per level
         for j in range(m - 1, -1, -1):
             h, a, b = data[j]
             up = forest[0] if forest else []
             up_map = group_of[0] if group_of else {}
-            groups: list[_Group] = []
             gmap: dict[int, int] = {}
-            for kind_, mg, mp in (("zero", a, z0s[j]), ("inf", b, zinfs[j])):
-                if mg > 0:
-                    par = next((i for i, g in enumerate(up) if g.kind == kind_), None)
-                    groups.append(_Group(kind_, mg, mp, par))
+            groups = _orbits.special_groups(up, a, z0s[j], b, zinfs[j])
             for t, ((c, mu), (_, nu)) in enumerate(zip(h, pieces[j], strict=True)):
                 if not _is_real_value(c):
                     continue
                 par = up_map.get(cover[j][t]) if mu > nu else None
                 gmap[t] = len(groups)
-                groups.append(_Group("pos" if c.real > 0 else "neg", mu, nu, par))
+                groups.append(_orbits.Group("pos" if c.real > 0 else "neg", mu, nu, par))
             forest.insert(0, groups)
             group_of.insert(0, gmap)
         piece_core = [sum(nu for _, nu in pc) for pc in pieces]
         try:
-            kind = _singular_boundary(D, S, e, slack, forest, piece_core)
-        except exact._TooComplex:  # the point keeps the label "singular", as in exact
+            kind = _orbits.singular_boundary(D, S, e, slack, forest, piece_core)
+        except _orbits.TooComplex:  # the point keeps the label "singular", as in exact
             kind = None
     else:
-        for j in range(m):
-            if e[j] < 2:
-                continue
-            odd = sum(1 for c, nu in pieces[j] if _is_real_value(c) and nu % 2)
-            if odd + z0s[j] % 2 + zinfs[j] % 2 < e[j]:
-                kind = "stride1"
-                break
+        odd = [sum(1 for c, nu in pc if _is_real_value(c) and nu % 2) for pc in pieces]
+        if _orbits.stride1_boundary(e, specials, lambda j: (odd[j], odd[j])):
+            kind = "stride1"
     category = {"reduced": "boundary_reduced", "stride1": "boundary_stride1"}.get(
         kind or "", "singular" if singular else "interior")
     return _Verdict(category, comp, True, True, isd, real_roots)
