@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from fractions import Fraction
 
 import flint
@@ -873,3 +874,23 @@ def test_cli_member_float_branch() -> None:
     assert out.exit_code == 2 and "--filter" in out.output
     out = runner.invoke(app, [*base, "--filter", "1,0,0,0,-4", "--tol", "2"])
     assert out.exit_code == 2 and "--tol" in out.output
+
+
+@pytest.mark.parametrize(
+    ("k", "s", "F"),
+    [
+        ("1,3,2", "2,2,1", [1, -5, 4, -2, 4, 16, 0, 0, 0]),
+        ("2,3,2", "3,2,1", [1, -3, 2, 1, 1, -10, 8, 4, -12, 8, 0, 0, 0, 0]),
+        ("1,3,2", "2,2,1", [1, 0, -2, 4, 0, -8, 0, 0, 0]),
+    ],
+)
+def test_forms_that_once_broke_the_svd_agree_with_exact(k: str, s: str, F: list[int]) -> None:
+    # regression: a diverged start made the certificate's SVD fail (LinAlgError)
+    from lcn.geometry.exact import membership
+
+    a = Architecture(k, s)
+    exact = membership(a, F).classification
+    f = np.array(F, dtype=float)
+    assert classify(a, f).category == exact
+    res = nearest(a, f)
+    assert np.all(np.isfinite(res.point)) and math.isfinite(res.distance)

@@ -342,6 +342,8 @@ def _grad_norm(model: _Model, theta: FloatArray, f: FloatArray, C: FloatArray | 
     Jm = J[0]
     if C is not None:
         r, Jm = C @ r, C @ Jm
+    if not (np.all(np.isfinite(Jm)) and np.all(np.isfinite(r))):
+        return math.inf  # a diverged start certifies nothing
     jn = float(np.linalg.norm(Jm, 2))
     fn = float(np.linalg.norm(f if C is None else C @ f))
     if jn == 0 or fn == 0:
@@ -412,7 +414,8 @@ def _mean_point(ps: Any) -> complex:
             inv = np.where(_isinf(ps), 0.0, 1.0 / np.where(ps == 0, 1.0, ps))
             m = complex(np.mean(inv))
             return _INF if m == 0 else 1.0 / m
-    if np.mean(np.abs(ps)) <= 1.0:
+    if np.mean(np.abs(ps)) <= 1.0 or np.any(ps == 0):
+        # bounded points, or a cluster holding 0 itself: the chart at 0 is the one to use
         return complex(np.mean(ps))
     inv = 1.0 / ps
     m = complex(np.mean(inv))
