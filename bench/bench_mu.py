@@ -81,13 +81,15 @@ def main() -> None:
     for a in CASES:
         fs = [rng.standard_normal((args.batch, k)) for k in a.k]
         ws = [torch.from_numpy(f).reshape(args.batch, 1, -1) for f in fs]
+        # NumPy timings first: torch's worker threads keep spinning for a while after a
+        # torch call and would steal the second core from lcn.mu's blocks
+        t_mu = best_time(lambda a=a, fs=fs: mu(a, fs), args.repeat)
+        t_dense = best_time(lambda a=a, fs=fs: dense_product(a, fs), args.repeat)
         ref = mu(a, fs)
-        # all three agree before anything is timed
+        # all implementations agree before their times are reported
         np.testing.assert_allclose(dense_product(a, fs[:]), ref, rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(torch_forward_deltas(a, ws).numpy(), ref, rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(torch_transpose_delta(a, ws).numpy(), ref, rtol=1e-9, atol=1e-9)
-        t_mu = best_time(lambda a=a, fs=fs: mu(a, fs), args.repeat)
-        t_dense = best_time(lambda a=a, fs=fs: dense_product(a, fs), args.repeat)
         with torch.no_grad():
             # one repeat: the impulse stack is (d+1) x batch x (d+1) and takes seconds
             t_conv = best_time(lambda a=a, ws=ws: torch_forward_deltas(a, ws), 1)
