@@ -13,10 +13,9 @@ is the stronger transposed variant: one ``conv_transpose1d`` stack applied to a 
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import numpy as np
+from timing import best_time
 
 from lcn import Architecture, mu, network_matrix
 
@@ -25,15 +24,6 @@ CASES = [
     Architecture((3, 3, 3, 3, 3, 3, 3, 3), (1, 2, 1, 2, 1, 2, 1, 1)),
     Architecture((4, 4), (1, 1)),
 ]
-
-
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def dense_product(a: Architecture, fs: list[np.ndarray]) -> np.ndarray:

@@ -19,18 +19,10 @@ import time
 
 import numpy as np
 import torch
+from timing import best_time
 
 from lcn import Architecture
 from lcn.training import gaussian_dataset, gram_form, train, train_reference
-
-
-def _time(fn, repeat: int = 1) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def bench_arch(arch: Architecture, n_out: int, N: int, runs: int, steps: int,
@@ -43,17 +35,17 @@ def bench_arch(arch: Architecture, n_out: int, N: int, runs: int, steps: int,
     b = train_reference(arch, data, 4, steps=20, lr=lr, seed=1)
     dev = float(np.abs(a.params - b.params).max())
     print(f"  max |params_gram - params_reference| after 20 steps: {dev:.1e}")
-    t_gram = _time(lambda: train(arch, data, runs, steps=steps, lr=lr, polish=False), 2)
+    t_gram = best_time(lambda: train(arch, data, runs, steps=steps, lr=lr, polish=False), 2)
     gram_rate = runs * steps / t_gram
     print(f"  gram trainer            {t_gram:8.3f} s  {gram_rate:12.3e} run-steps/s")
     best_ref = 0.0
     for threads in thread_counts:
-        t_ref = _time(lambda t=threads: train_reference(arch, data, runs, steps=steps, lr=lr,
+        t_ref = best_time(lambda t=threads: train_reference(arch, data, runs, steps=steps, lr=lr,
                                                         mode="grouped", threads=t))
         rate = runs * steps / t_ref
         best_ref = max(best_ref, rate)
         print(f"  reference grouped  t={threads} {t_ref:8.3f} s  {rate:12.3e} run-steps/s")
-        t_pr = _time(lambda t=threads: train_reference(arch, data, per_run_runs, steps=steps,
+        t_pr = best_time(lambda t=threads: train_reference(arch, data, per_run_runs, steps=steps,
                                                        lr=lr, mode="per_run", threads=t))
         rate = per_run_runs * steps / t_pr
         best_ref = max(best_ref, rate)
