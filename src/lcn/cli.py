@@ -13,6 +13,7 @@ Conventions shared by every subcommand:
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -43,27 +44,42 @@ S_HELP = "Strides s_1,...,s_L, layer 1 first (e.g. 2,1). Default: all ones."
 JSON_HELP = "Print machine-readable JSON instead of a table."
 
 
+#: Library argument names whose errors are reported under the command-line flag that fed them.
+_FLAGS = {
+    name: f"--{name}"
+    for name in ("k", "s", "filter", "filters", "tol", "digits", "seed", "starts", "target")
+}
+
+
+def _flag(argument: str) -> str:
+    """``"filters[0]"`` -> ``"--filters[0]"``: the flag behind a library argument name."""
+    head = re.match(r"[A-Za-z_]+", argument)
+    if head and head.group(0) in _FLAGS and not argument.startswith("--"):
+        return _FLAGS[head.group(0)] + argument[head.end() :]
+    return argument
+
+
 def handle_errors(func: F) -> F:
-    """Turn :class:`LCNError` into one line on stderr and exit code 2 (no traceback)."""
+    """Turn :class:`LCNError` into one line on stderr naming the flag, exit code 2 (no
+    traceback)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except LCNError as exc:
-            err_console.print(f"error: {exc}", markup=False, highlight=False)
+            err_console.print(
+                f"error: {_flag(exc.argument)}: {exc.message}", markup=False, highlight=False
+            )
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 def parse_arch(k: str, s: str | None) -> Architecture:
-    """Architecture from the ``--k``/``--s`` strings, errors naming the flags."""
-    try:
-        return Architecture.parse(k, s)
-    except LCNError as exc:
-        name = {"k": "--k", "s": "--s"}.get(exc.argument, exc.argument)
-        raise type(exc)(name, exc.message) from None
+    """Architecture from the ``--k``/``--s`` strings (errors name the flags via
+    :func:`handle_errors`)."""
+    return Architecture.parse(k, s)
 
 
 def print_json(obj: Any) -> None:
@@ -309,11 +325,7 @@ def nearest_cmd(
     f = [float(v) for v in forms.parse_vector(filter_, "--filter")]
     if target not in ("function_space", "closure"):
         raise FilterError("--target", f"is {target!r}; use function_space or closure")
-    try:
-        res = nearest(arch, f, target=target, starts=starts, seed=seed)
-    except LCNError as exc:
-        flag = {"filter": "--filter", "starts": "--starts"}.get(exc.argument, exc.argument)
-        raise type(exc)(flag, exc.message) from None
+    res = nearest(arch, f, target=target, starts=starts, seed=seed)
     cplx = any(np.iscomplexobj(w) for w in res.filters)
     out = {
         "target": target,
@@ -401,12 +413,8 @@ def _member_float(arch: Architecture, filter_text: str, tol: float, as_json: boo
     from lcn.geometry.numerical import classify, nearest
 
     f = [float(v) for v in forms.parse_vector(filter_text, "--filter")]
-    try:
-        c = classify(arch, f, tol=tol)
-        near = nearest(arch, f)
-    except LCNError as exc:
-        flag = {"filter": "--filter", "tol": "--tol"}.get(exc.argument, exc.argument)
-        raise type(exc)(flag, exc.message) from None
+    c = classify(arch, f, tol=tol)
+    near = nearest(arch, f)
     out = {
         "classification": c.category,
         "candidates": list(c.candidates),
@@ -451,11 +459,7 @@ def _member_exact(arch: Architecture, filter_text: str, digits: int | None, as_j
     from lcn.geometry.exact import membership
 
     F = forms.parse_vector(filter_text, "--filter")
-    try:
-        res = membership(arch, F, digits=digits)
-    except LCNError as exc:
-        flag = {"filter": "--filter", "digits": "--digits"}.get(exc.argument, exc.argument)
-        raise type(exc)(flag, exc.message) from None
+    res = membership(arch, F, digits=digits)
     out = res.to_json()
     if as_json:
         print_json(out)
