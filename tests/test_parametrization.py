@@ -244,3 +244,14 @@ def test_conv_matrix_bad_input() -> None:
         conv_matrix([1.0, 2.0], 0, 3)
     with pytest.raises(FilterError, match="n_out"):
         conv_matrix([1.0, 2.0], 1, 0)
+
+
+def test_empty_and_large_batches() -> None:
+    a = Architecture((3, 2, 2), (2, 2, 1))
+    assert mu(a, [np.zeros((0, k)) for k in a.k]).shape == (0, a.filter_size)
+    # more rows than one block: the threaded path agrees with row-by-row products
+    rng = np.random.default_rng(1)
+    fs = random_filters(a, rng, (40_000,))
+    v = mu(a, fs)
+    for i in (0, 16_383, 16_384, 39_999):
+        np.testing.assert_allclose(v[i], mu(a, [f[i] for f in fs]), rtol=1e-12, atol=1e-14)

@@ -132,6 +132,8 @@ def _mu_float(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.flo
     def block(i: int) -> None:
         _mu_block([f[i : i + chunk] for f in flat], S, out[:, i : i + chunk])
 
+    if B == 0:
+        return out.T.reshape(*batch, n)
     # equal blocks, a multiple of the worker count, so no thread idles at the end
     blocks = _WORKERS * math.ceil(B / (_WORKERS * _CHUNK))
     chunk = max(1, math.ceil(B / blocks))
@@ -160,7 +162,8 @@ def _mu_block(
         return
     acc = np.ascontiguousarray(fs[0].T)
     c = acc.shape[1]
-    tmp = np.empty((max(1, sum(f.shape[-1] - 1 for f in fs) * max(S) + 1), c))
+    # the longest partial product is the one before the last layer
+    tmp = np.empty((dest.shape[0] - S[-1] * (fs[-1].shape[-1] - 1), c))
     last = len(fs) - 1
     for layer, (f, Si) in enumerate(zip(fs[1:], S[1:], strict=True), start=1):
         w = np.ascontiguousarray(f.T)
