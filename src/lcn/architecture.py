@@ -14,9 +14,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lcn._validate import MAX_INT_DIGITS, check_int
 from lcn.errors import ArchitectureError, ParseError
 
-__all__ = ["Architecture", "parse_int_list"]
+__all__ = ["Architecture", "as_architecture", "parse_int_list"]
+
+#: Largest filter size or stride accepted; larger ones describe no network anyone can store.
+MAX_SIZE = 10**7
+#: Largest end-to-end degree ``d``: a filter of ``d + 1`` float64 taps stays below 80 MB.
+MAX_DEGREE = 10**7
 
 _INT_LIST = re.compile(r"^\s*[+-]?\d+\s*(,\s*[+-]?\d+\s*)*,?\s*$")
 
@@ -27,8 +33,12 @@ def parse_int_list(text: str, argument: str) -> tuple[int, ...]:
         raise ParseError(argument, "is empty; give comma-separated positive integers like '3,2'")
     if not _INT_LIST.match(text):
         raise ParseError(
-            argument, f"cannot parse {text!r}; give comma-separated positive integers like '3,2'"
+            argument, f"cannot parse {text[:40]!r}; give comma-separated positive integers like "
+            "'3,2'"
         )
+    if any(len(t.strip().lstrip("+-")) > MAX_INT_DIGITS for t in text.split(",")):
+        raise ParseError(argument, f"has an entry of more than {MAX_INT_DIGITS} digits; sizes "
+                         f"must be at most {MAX_SIZE}")
     return tuple(int(t) for t in text.split(",") if t.strip())
 
 
@@ -45,20 +55,10 @@ def _as_int_tuple(value: Any, argument: str) -> tuple[int, ...]:
         raise ArchitectureError(argument, "is empty; an architecture needs at least one layer")
     out = []
     for i, v in enumerate(items):
-        if isinstance(v, bool) or not isinstance(v, int | float) and not hasattr(v, "__index__"):
-            raise ArchitectureError(
-                argument, f"entry {i} is {v!r}; sizes must be positive integers"
-            )
-        if isinstance(v, float):
-            if not v.is_integer():
-                raise ArchitectureError(
-                    argument, f"entry {i} is {v!r}; sizes must be positive integers"
-                )
-            v = int(v)
-        v = int(v)
-        if v <= 0:
-            raise ArchitectureError(argument, f"entry {i} is {v}; sizes must be positive integers")
-        out.append(v)
+        try:
+            out.append(check_int(v, argument, min=1, max=MAX_SIZE, error=ArchitectureError))
+        except ArchitectureError as exc:
+            raise ArchitectureError(argument, f"entry {i} {exc.message}") from None
     return tuple(out)
 
 
@@ -86,6 +86,11 @@ class Architecture:
             )
         object.__setattr__(self, "k", kk)
         object.__setattr__(self, "s", ss)
+        if self.degree > MAX_DEGREE:
+            raise ArchitectureError(
+                "k", f"gives an end-to-end filter of degree {self.degree} (above the limit "
+                f"{MAX_DEGREE}); use smaller filters or strides"
+            )
 
     @classmethod
     def parse(cls, k: str, s: str | None = None) -> Architecture:
@@ -250,3 +255,33 @@ class Architecture:
             "singular_components": [list(c) for c in self.singular_components],
             "boundary": self.boundary,
         }
+
+
+_ARCH_TEXT = re.compile(r"^\s*k\s*=\s*(?P<k>[^ ]+)(\s+s\s*=\s*(?P<s>[^ ]+))?\s*$")
+
+
+def as_architecture(arch: Any, argument: str = "arch") -> Architecture:
+    """The one architecture coercion of :mod:`lcn`: every public function that takes an
+    architecture calls it first, so all accept the same inputs and raise the same error.
+
+    Accepted: an :class:`Architecture`; a pair ``(k, s)`` of integer sequences or strings
+    (``((3, 2), (2, 1))``, ``("3,2", "2,1")``); a string in the form ``str(arch)`` prints
+    (``"k=3,2 s=2,1"``) or a bare ``"3,2"`` (filter sizes, strides one).
+    """
+    if isinstance(arch, Architecture):
+        return arch
+    if isinstance(arch, str):
+        m = _ARCH_TEXT.match(arch)
+        if m:
+            return Architecture(m.group("k"), m.group("s"))
+        if "=" not in arch:
+            return Architecture(arch)
+    elif isinstance(arch, tuple | list) and len(arch) == 2 and not any(
+        isinstance(p, bool | int | float) for p in arch
+    ):
+        return Architecture(arch[0], arch[1])
+    raise ArchitectureError(
+        argument,
+        f"is {arch!r:.60}; give an lcn.Architecture, a (k, s) pair such as ((3, 2), (2, 1)), "
+        "or a string such as 'k=3,2 s=2,1'",
+    )
