@@ -21,6 +21,7 @@ PKG = SRC / "lcn"
 LAYERS: dict[str, int] = {
     "lcn.errors": 0,
     "lcn._validate": 1,
+    "lcn._effective": 1,
     "lcn.architecture": 2,
     "lcn.forms": 2,
     "lcn.dense": 2,

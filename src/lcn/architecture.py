@@ -10,14 +10,28 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lcn._effective import Effective, blocks_of, degree_vectors, effective
+from lcn._effective import boundary_kinds as _boundary_kinds
+from lcn._effective import closure_degree as _closure_degree
+from lcn._effective import ed_degree as _ed_degree
 from lcn._validate import MAX_INT_DIGITS, check_int
 from lcn.errors import ArchitectureError, ParseError
 
-__all__ = ["Architecture", "as_architecture", "parse_int_list"]
+__all__ = [
+    "Architecture",
+    "as_architecture",
+    "boundary_kinds",
+    "closure_degree",
+    "ed_degree",
+    "is_closed",
+    "is_filling",
+    "parse_int_list",
+    "singular_components",
+]
 
 #: Largest filter size or stride accepted; larger ones describe no network anyone can store.
 MAX_SIZE = 10**7
@@ -179,61 +193,95 @@ class Architecture:
 
     def blocks(self) -> tuple[tuple[int, ...], ...]:
         """Indices of the layers merged by :meth:`reduced`, one tuple per reduced layer."""
-        groups: list[list[int]] = []
-        S = self.S
-        for i in range(self.layers):
-            if groups and S[groups[-1][-1]] == S[i]:
-                groups[-1].append(i)
-            else:
-                groups.append([i])
-        return tuple(tuple(g) for g in groups)
+        return blocks_of(self.S)
 
     @property
     def is_reduced(self) -> bool:
         """Whether no two neighbouring layers have equal ``S_i`` (i.e. ``s_i > 1`` for ``i<L``)."""
         return all(si > 1 for si in self.s[:-1])
 
-    # -- geometry facts (MATH.md 3-6; the math lives in lcn.geometry.exact) --------------------
+    # -- facts that depend only on (k, s) (MATH.md 3-6, 9; the math lives in lcn._effective) --
+    @property
+    def effective(self) -> Effective:
+        """The levels of the geometry: the reduced architecture without its size-1 blocks,
+        strides divided by the first positive-degree block's (:class:`lcn._effective.Effective`)."""
+        return effective(self.k, self.s)
+
     @property
     def filling(self) -> bool:
-        """Whether the function space is all of ``R[x,y]_d`` (:func:`lcn.geometry.is_filling`)."""
-        from lcn.geometry.exact import is_filling
-
-        return is_filling(self)
+        """Whether the function space is all of ``R[x,y]_d``: every layer of positive degree
+        has ``S_i = 1`` (full-dimensional) and at most one of them has odd degree (MATH.md 3)."""
+        eff = self.effective
+        return eff.m == 0 or (eff.m == 1 and eff.G == 1 and eff.e[0] <= 1)
 
     @property
     def closed(self) -> bool:
-        """Whether the function space equals its Zariski closure
-        (:func:`lcn.geometry.is_closed`)."""
-        from lcn.geometry.exact import is_closed
-
-        return is_closed(self)
+        """Whether ``M`` equals (the real points of) its Zariski closure: no relative boundary
+        of either kind (:attr:`boundary`; MATH.md 6)."""
+        return not any(self.boundary.values())
 
     @property
     def closure_degree(self) -> int:
-        """Degree of the Zariski closure (:func:`lcn.geometry.closure_degree`)."""
-        from lcn.geometry.exact import closure_degree
-
-        return closure_degree(self)
+        """Degree of the Zariski closure: the multinomial ``(sum_l D_l)! / prod_l D_l!`` over
+        the blocks of positive degree of the reduced architecture (MATH.md 4; 1, a linear space,
+        for one block). Raises :class:`ArchitectureError` above
+        :data:`lcn._effective.MAX_FACT_DIGITS` digits."""
+        return _closure_degree(self.effective.D)
 
     @property
     def singular_components(self) -> list[tuple[int, ...]]:
-        """Degree vectors ``d'`` of the singular components ``M_{d',S}`` (indexed by the reduced
-        architecture's layers; :func:`lcn.geometry.singular_components`)."""
-        from lcn.geometry.exact import singular_components
+        """The singular components ``D`` of MATH.md 5, as degree vectors ``d'`` indexed by the
+        layers of the reduced architecture:
 
-        return singular_components(self)
+        ``D = { d' != d : sum_i d'_i S_i = sum_i d_i S_i, sum_{i>=l} d'_i S_i >= sum_{i>=l}
+        d_i S_i for all l }`` (degree moved towards sparser layers). ``Sing = {0} u U_{d' in D}
+        M_{d',S}``. Size-1 layers are scalars and never carry degree, so e.g. ``k=(3,1),
+        s=(2,1)`` (whose function space is all of ``R[x,y]_2``) has no singular component."""
+        eff = self.effective
+        return sorted((eff.to_reduced(dv) for dv in degree_vectors(eff)),
+                      key=lambda v: (sum(v), v))
 
     @property
     def boundary(self) -> dict[str, bool]:
-        """Which relative boundary points exist: ``{"stride1": ..., "reduced": ...}``
-        (:func:`lcn.geometry.boundary_kinds`)."""
-        from lcn.geometry.exact import boundary_kinds
+        """Which relative boundary points ``M`` has, ``{"stride1": ..., "reduced": ...}``
+        (MATH.md 6):
 
-        return boundary_kinds(self)
+        * ``stride1``: a block of the reduced architecture merges two or more odd-degree
+          layers (``e >= 2``), so ``M_red \\ M`` is non-empty;
+        * ``reduced``: some block ``l >= 2`` has odd degree and the sparser layers below it
+          carry at least one of its orbits, ``sum_{i<l} D_i S_i >= S_l``: a real form can need
+          a hyperroot of block ``l`` from a conjugate pair (``x^4 + 4y^4`` for ``k=(3,2),
+          s=(2,1)``), so the closure is larger than ``M_red``."""
+        eff = self.effective
+        stride1, reduced = _boundary_kinds(eff.D, eff.S, eff.e)
+        return {"stride1": stride1, "reduced": reduced}
+
+    @property
+    def ed_degree(self) -> int:
+        """Generic Euclidean distance degree of the Segre ``P^{k_1-1} x ... x P^{k_L-1}`` of the
+        given layers (size-1 layers drop; whatever the strides): the number of complex critical
+        points of the loss for generic data, modulo rescaling, with ``mu(w) != 0`` (MATH.md 9;
+        the DHOST closed form, :func:`lcn._effective.ed_degree`). Exact; raises
+        :class:`ArchitectureError` when ``sum (k_i - 1)`` exceeds
+        :data:`lcn._effective.MAX_ED_ORDER` or the value has too many digits."""
+        return _ed_degree(self.d)
+
+    @property
+    def codimension(self) -> int:
+        """Codimension of the Zariski closure in ``R[x,y]_d``: ``d + 1 - dimension``."""
+        return self.filter_size - self.dimension
+
+    @property
+    def is_hypersurface(self) -> bool:
+        """Whether the Zariski closure is a hypersurface (codimension 1); its degree is then
+        :attr:`closure_degree`, the degree of its one equation."""
+        return self.codimension == 1
 
     def to_dict(self) -> dict[str, Any]:
-        """The facts printed by ``lcn describe --json`` (keys documented in the CLI help)."""
+        """The facts printed by ``lcn describe --json`` (keys documented in the CLI help).
+
+        ``closure_degree`` and ``ed_degree`` are ``None`` where the exact value is refused as
+        too large (see the properties)."""
         red = self.reduced()
         return {
             "k": list(self.k),
@@ -251,9 +299,12 @@ class Architecture:
             "full_dimensional": self.full_dimensional,
             "filling": self.filling,
             "closed": self.closed,
-            "closure_degree": self.closure_degree,
+            "closure_degree": _or_none(lambda: self.closure_degree),
             "singular_components": [list(c) for c in self.singular_components],
             "boundary": self.boundary,
+            "ed_degree": _or_none(lambda: self.ed_degree),
+            "codimension": self.codimension,
+            "hypersurface": self.is_hypersurface,
         }
 
 
@@ -285,3 +336,43 @@ def as_architecture(arch: Any, argument: str = "arch") -> Architecture:
         f"is {arch!r:.60}; give an lcn.Architecture, a (k, s) pair such as ((3, 2), (2, 1)), "
         "or a string such as 'k=3,2 s=2,1'",
     )
+
+
+def _or_none(fact: Callable[[], int]) -> int | None:
+    try:
+        return fact()
+    except ArchitectureError:
+        return None
+
+
+# -- the facts as functions of any architecture argument (re-exported by lcn.geometry) --------
+def singular_components(arch: Any) -> list[tuple[int, ...]]:
+    """:attr:`Architecture.singular_components` of ``arch`` (any :func:`as_architecture`
+    input): the singular components ``D`` of MATH.md 5."""
+    return as_architecture(arch).singular_components
+
+
+def closure_degree(arch: Any) -> int:
+    """:attr:`Architecture.closure_degree`: ``(sum_l D_l)! / prod_l D_l!`` (MATH.md 4)."""
+    return as_architecture(arch).closure_degree
+
+
+def is_filling(arch: Any) -> bool:
+    """:attr:`Architecture.filling`: whether ``M`` is all of ``R[x,y]_d`` (MATH.md 3)."""
+    return as_architecture(arch).filling
+
+
+def boundary_kinds(arch: Any) -> dict[str, bool]:
+    """:attr:`Architecture.boundary`: which relative boundary kinds ``M`` has (MATH.md 6)."""
+    return as_architecture(arch).boundary
+
+
+def is_closed(arch: Any) -> bool:
+    """:attr:`Architecture.closed`: whether ``M`` equals its Zariski closure (MATH.md 6)."""
+    return as_architecture(arch).closed
+
+
+def ed_degree(arch: Any) -> int:
+    """:attr:`Architecture.ed_degree`: the generic ED degree of the Segre of the layers
+    (MATH.md 9)."""
+    return as_architecture(arch).ed_degree

@@ -16,6 +16,23 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lcn._effective import boundary_kinds, tail
+
+__all__ = [
+    "BOUNDARY_WORK",
+    "Group",
+    "TooComplex",
+    "boundary_kinds",
+    "greedy",
+    "piece_specials",
+    "real_children",
+    "singular_boundary",
+    "slacks",
+    "special_groups",
+    "stride1_boundary",
+    "tail",
+]
+
 Plan = list[tuple[int, int, int]]
 Counts = Sequence[tuple[int, int, int]]
 
@@ -29,12 +46,6 @@ class TooComplex(Exception):
 # ============================================================================================
 # Degree bookkeeping (MATH.md 4)
 # ============================================================================================
-def tail(D: Sequence[int], S: Sequence[int], j: int) -> int:
-    """``T_j = sum_{i>=j} D_i S_i``: the degree carried by the layers of level ``>= j``
-    (MATH.md 4)."""
-    return sum(Di * Si for Di, Si in zip(D[j:], S[j:], strict=True))
-
-
 def slacks(D: Sequence[int], S: Sequence[int], units: Sequence[int]) -> list[int] | None:
     """The slack ``deg g_j - T_j / S_j`` of every level, from ``units[j] = deg I_{S_j}(F)``
     counted in level-``j`` orbits; ``None`` when some level falls short, i.e. the form is not
@@ -58,16 +69,6 @@ def piece_specials(S: Sequence[int], m0: Sequence[int], minf: Sequence[int]
         else:
             out.append((m0[j], minf[j]))
     return out
-
-
-def boundary_kinds(D: Sequence[int], S: Sequence[int], e: Sequence[int]) -> tuple[bool, bool]:
-    """``(stride1, reduced)``: whether ``M`` has stride-one boundary points (a block with
-    ``e >= 2``) and reduced-boundary points (a block ``l >= 1`` of odd degree with
-    ``sum_{i<l} D_i S_i >= S_l``), MATH.md 6. ``M`` is closed iff neither holds."""
-    degree = tail(D, S, 0)
-    stride1 = any(ej >= 2 for ej in e)
-    reduced = any(D[j] % 2 == 1 and degree - tail(D, S, j) >= S[j] for j in range(1, len(D)))
-    return stride1, reduced
 
 
 # ============================================================================================
