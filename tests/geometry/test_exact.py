@@ -15,7 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lcn import Architecture
-from lcn.errors import ArchitectureError, ConfigError, ExactnessError, FilterError, LCNError
+from lcn.errors import (
+    ArchitectureError,
+    ConfigError,
+    ExactnessError,
+    FilterError,
+    LCNError,
+    ParseError,
+)
 from lcn.geometry import (
     CATEGORIES,
     CATEGORY_PRECEDENCE,
@@ -448,8 +455,9 @@ def test_bad_inputs():
         membership(A32, [1.0, 0, 0, 0, 4])
     with pytest.raises(ExactnessError, match="classify"):
         membership(A32, np.array([1.0, 0, 0, 0, 4]))
-    with pytest.raises(ArchitectureError):
-        membership("3,2", [1, 0, 0, 0, 4])
+    for bad in ("k=3,x s=2,1", 3, ((3, 2),), "3;2", ((3, 0), (2, 1))):
+        with pytest.raises((ArchitectureError, ParseError)):
+            membership(bad, [1, 0, 0, 0, 4])
     with pytest.raises(ConfigError):
         membership(A32, [1, 0, 0, 0, 4], digits=0)
     with pytest.raises(FilterError):
