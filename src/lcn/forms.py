@@ -30,6 +30,7 @@ import flint
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from lcn._validate import MAX_INT_DIGITS, check_int, check_size
 from lcn.errors import ExactnessError, FilterError, ParseError
 
 __all__ = [
@@ -57,6 +58,11 @@ __all__ = [
 ExactForm = list[flint.fmpq]
 
 _FRACTION = re.compile(r"^[+-]?\d+\s*/\s*[+-]?\d+$")
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+#: Largest decimal exponent accepted in a number such as ``"1e300"``: beyond it the value
+#: leaves the range of float64 that the numerical path and the reports share.
+MAX_DECIMAL_EXPONENT = 300
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,11 +71,20 @@ _FRACTION = re.compile(r"^[+-]?\d+\s*/\s*[+-]?\d+$")
 def parse_number(text: str, argument: str = "value") -> flint.fmpq:
     """Parse one number exactly: integers, fractions ``p/q`` and decimal strings (``"0.1"`` is
     ``1/10``, ``"1e-3"`` is ``1/1000``) become ``fmpq``; ``nan``/``inf`` are refused."""
+    if not isinstance(text, str):
+        raise ParseError(argument, f"is {type(text).__name__}; give a string like '1/3'")
     t = text.strip()
     if not t:
         raise ParseError(argument, "contains an empty entry; write numbers like 1, -2, 1/3, 0.25")
-    if _FRACTION.match(t):
-        num, den = (int(u) for u in t.split("/"))
+    if len(t) > 2 * MAX_INT_DIGITS + 8:  # before any int(): the interpreter's limit is 4300
+        raise ParseError(argument, f"has an entry of {len(t)} characters; numbers may have "
+                         f"at most {MAX_INT_DIGITS} digits")
+    if _FRACTION.match(t) or _INTEGER.match(t):
+        parts = [u.strip() for u in t.split("/")] + ["1"]
+        if any(len(u.lstrip("+-")) > MAX_INT_DIGITS for u in parts):
+            raise ParseError(argument, f"has an integer or fraction with more than "
+                             f"{MAX_INT_DIGITS} digits; give shorter numbers")
+        num, den = (int(u) for u in parts[:2])
         if den == 0:
             raise ParseError(argument, f"entry {t!r} divides by zero")
         return flint.fmpq(num, den)
@@ -81,6 +96,13 @@ def parse_number(text: str, argument: str = "value") -> flint.fmpq:
         ) from None
     if not dec.is_finite():
         raise FilterError(argument, f"entry {t!r} is not finite; entries must be finite numbers")
+    if dec == 0:
+        return flint.fmpq(0)
+    digits = len(dec.as_tuple().digits)
+    if abs(dec.adjusted()) > MAX_DECIMAL_EXPONENT or digits > MAX_INT_DIGITS:
+        raise FilterError(argument, f"entry {t[:40]!r} has a decimal exponent beyond "
+                          f"+-{MAX_DECIMAL_EXPONENT} or more than {MAX_INT_DIGITS} digits; write "
+                          "it as an integer or a fraction p/q if you mean that exact value")
     fr = Fraction(dec)
     return flint.fmpq(fr.numerator, fr.denominator)
 
@@ -163,6 +185,9 @@ def as_float(x: ArrayLike, argument: str = "filter", min_ndim: int = 1) -> NDArr
         if isinstance(x, Sequence) and not isinstance(x, np.ndarray):
             x = [float(v) if isinstance(v, flint.fmpq) else v for v in x]
         arr = np.asarray(x, dtype=np.float64)
+    except OverflowError:
+        raise FilterError(argument, "has an entry too large for float64 (above 1.8e308); "
+                          "use the exact path (ints, fractions) for such values") from None
     except (TypeError, ValueError):
         raise FilterError(argument, "must be an array of real numbers") from None
     if arr.ndim < min_ndim:
@@ -181,14 +206,13 @@ def upsample(w: Any, S: int) -> Any:
     """``pi_S``: the coefficient vector of ``pi_S(w) = sum_j w_j x^{S(k-1-j)} y^{Sj}``, i.e. ``w``
     with ``S-1`` zeros inserted between taps (MATH.md 2). Float input is batched over leading
     axes; exact input (list of ``fmpq``) stays exact."""
-    if S < 1:
-        raise FilterError("S", f"is {S}; the upsampling factor must be a positive integer")
+    S = check_int(S, "S", min=1, error=FilterError)
+    k = w.shape[-1] if isinstance(w, np.ndarray) else len(w)
+    check_size(S * max(k - 1, 0) + 1, "S", what="taps", error=FilterError)
     if isinstance(w, np.ndarray):
-        k = w.shape[-1]
         out = np.zeros((*w.shape[:-1], S * (k - 1) + 1), dtype=w.dtype)
         out[..., ::S] = w
         return out
-    k = len(w)
     res = [flint.fmpq(0)] * (S * (k - 1) + 1)
     for j, v in enumerate(w):
         res[S * j] = v
