@@ -25,6 +25,7 @@ from lcn.errors import ArchitectureError
 
 __all__ = [
     "MAX_ED_ORDER",
+    "MAX_COMPONENTS",
     "MAX_FACT_DIGITS",
     "Effective",
     "boundary_kinds",
@@ -38,6 +39,9 @@ __all__ = [
 #: Largest number of decimal digits of an exact fact (closure degree, ED degree): below
 #: Python's int-string limit, so every fact prints and serialises.
 MAX_FACT_DIGITS = 4000
+
+#: Most enumeration steps spent listing the singular components of an architecture.
+MAX_COMPONENTS = 20_000
 
 #: Largest ``m = sum n_j`` of the ED-degree sum: its polynomials have degree ``m`` and
 #: coefficients of about ``m log m`` bits (the terms cancel down to a far smaller value), so the
@@ -143,18 +147,25 @@ def effective(k: tuple[int, ...], s: tuple[int, ...]) -> Effective:
 
 def degree_vectors(eff: Effective) -> list[tuple[int, ...]]:
     """All ``d' != D`` with ``sum d'_i S_i = d`` and every tail ``sum_{i>=l} d'_i S_i`` at
-    least the tail of ``D`` (the set ``D`` of MATH.md 5), enumerated from the top level down."""
+    least the tail of ``D`` (the set ``D`` of MATH.md 5), enumerated from the top level down.
+    Refused beyond :data:`MAX_COMPONENTS` enumeration steps (large architectures have
+    millions of components)."""
     d, out = eff.degree, []
     T = [eff.tail(j) for j in range(eff.m)]
+    steps = [0]
 
     def rec(j: int, above: int, acc: tuple[int, ...]) -> None:
+        steps[0] += 1
+        if steps[0] > MAX_COMPONENTS:
+            raise ArchitectureError(
+                "k", f"has more than {MAX_COMPONENTS:,} singular components (MATH.md 5); "
+                "lcn does not list them; use smaller filters or strides")
         if j == 0:
             out.append((d - above, *acc))
             return
-        for dj in range((d - above) // eff.S[j] + 1):
-            t = above + dj * eff.S[j]
-            if t >= T[j]:
-                rec(j - 1, t, (dj, *acc))
+        lo = max(0, -((above - T[j]) // eff.S[j]))  # the least dj with a tail >= T[j]
+        for dj in range(lo, (d - above) // eff.S[j] + 1):
+            rec(j - 1, above + dj * eff.S[j], (dj, *acc))
 
     if eff.m:
         rec(eff.m - 1, 0, ())

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from lcn._effective import Effective, blocks_of, degree_vectors, effective
 from lcn._effective import boundary_kinds as _boundary_kinds
@@ -236,7 +236,9 @@ class Architecture:
         ``D = { d' != d : sum_i d'_i S_i = sum_i d_i S_i, sum_{i>=l} d'_i S_i >= sum_{i>=l}
         d_i S_i for all l }`` (degree moved towards sparser layers). ``Sing = {0} u U_{d' in D}
         M_{d',S}``. Size-1 layers are scalars and never carry degree, so e.g. ``k=(3,1),
-        s=(2,1)`` (whose function space is all of ``R[x,y]_2``) has no singular component."""
+        s=(2,1)`` (whose function space is all of ``R[x,y]_2``) has no singular component.
+        Raises :class:`ArchitectureError` beyond :data:`lcn._effective.MAX_COMPONENTS`
+        enumeration steps."""
         eff = self.effective
         return sorted((eff.to_reduced(dv) for dv in degree_vectors(eff)),
                       key=lambda v: (sum(v), v))
@@ -280,8 +282,8 @@ class Architecture:
     def to_dict(self) -> dict[str, Any]:
         """The facts printed by ``lcn describe --json`` (keys documented in the CLI help).
 
-        ``closure_degree`` and ``ed_degree`` are ``None`` where the exact value is refused as
-        too large (see the properties)."""
+        ``closure_degree``, ``ed_degree`` and ``singular_components`` are ``None`` where the
+        exact value is refused as too large (see the properties)."""
         red = self.reduced()
         return {
             "k": list(self.k),
@@ -300,13 +302,16 @@ class Architecture:
             "filling": self.filling,
             "closed": self.closed,
             "closure_degree": _or_none(lambda: self.closure_degree),
-            "singular_components": [list(c) for c in self.singular_components],
+            "singular_components": _or_none(
+                lambda: [list(c) for c in self.singular_components]),
             "boundary": self.boundary,
             "ed_degree": _or_none(lambda: self.ed_degree),
             "codimension": self.codimension,
             "hypersurface": self.is_hypersurface,
         }
 
+
+_T = TypeVar("_T")
 
 _ARCH_TEXT = re.compile(r"^\s*k\s*=\s*(?P<k>[^ ]+)(\s+s\s*=\s*(?P<s>[^ ]+))?\s*$")
 
@@ -338,7 +343,7 @@ def as_architecture(arch: Any, argument: str = "arch") -> Architecture:
     )
 
 
-def _or_none(fact: Callable[[], int]) -> int | None:
+def _or_none(fact: Callable[[], _T]) -> _T | None:
     try:
         return fact()
     except ArchitectureError:
