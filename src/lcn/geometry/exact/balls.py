@@ -281,8 +281,9 @@ def _as_floats(arch: Architecture, filters: list[list[Any]], F: list[flint.fmpq]
         return out, _ball_residual(arch, exact, F)
 
 
-def _ball_residual(arch: Architecture, filters: list[list[Any]], F: list[flint.fmpq]) -> float:
-    """A certified upper bound of ``max |mu(filters) - F|`` (ball arithmetic)."""
+def _ball_residual(arch: Architecture, filters: list[list[Any]], F: list[flint.fmpq]) -> Any:
+    """A certified upper bound of ``max |mu(filters) - F|`` (ball arithmetic): a float, or an
+    exact ``arb`` (radius 0) when the bound is beyond float range."""
     acc = flint.acb_poly([1])
     for f, S in zip(filters, arch.S, strict=True):
         up = [flint.acb(0)] * (S * (len(f) - 1) + 1)
@@ -291,4 +292,7 @@ def _ball_residual(arch: Architecture, filters: list[list[Any]], F: list[flint.f
         acc = acc * flint.acb_poly(up)
     c = acc.coeffs()
     c += [flint.acb(0)] * (len(F) - len(c))
-    return max(float(abs(a - flint.acb(b)).upper()) for a, b in zip(c, F, strict=True))
+    bound = max((abs(a - flint.acb(b)).upper() for a, b in zip(c, F, strict=True)),
+                key=lambda u: u.mid())
+    value = float(bound)
+    return value if value != float("inf") else flint.arb(bound.mid())

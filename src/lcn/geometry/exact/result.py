@@ -63,9 +63,12 @@ class Membership:
     * ``factorization``: one filter per layer of the ORIGINAL architecture: real when
       ``in_function_space`` (tuples of ``fmpq`` when ``factorization_kind == "rational"``,
       of ``float`` for ``"float"``), complex (``complex`` entries, ``"complex"``) when only
-      ``in_closure``; ``None`` outside the closure;
+      ``in_closure``; ``None`` outside the closure. With ``digits=N`` (or when ``F`` is beyond
+      float range) the entries are ``flint.arb``/``acb`` balls: certified enclosures of an
+      exact factorization, each radius at most ``10^-N`` of its filter's largest entry;
     * ``residual``: ``max |mu(factorization) - F|`` (exactly ``0`` for rational
-      factorizations; ``None`` when there is no factorization).
+      factorizations; for balls a certified upper bound; an exact ``arb`` when beyond float
+      range; ``None`` when there is no factorization).
     """
 
     in_closure: bool
