@@ -27,9 +27,10 @@ import time
 
 import flint
 import numpy as np
+from timing import best_time
 
 from lcn import Architecture, forms
-from lcn.geometry import membership
+from lcn.geometry import Membership, membership
 from lcn.parametrization import mu
 
 
@@ -179,9 +180,36 @@ def _time(fn, repeat: int) -> tuple[float, object]:
     return best, out
 
 
+def factorization_table(degrees: list[int], rng: random.Random) -> None:
+    """``membership(a, F)`` (decision + exact factorization) against flint's factorization of
+    the same member, both timed here; the factorization is checked exactly."""
+    print(f"\n{'architecture':24s} {'degree':>6s} {'membership s':>13s} {'flint factor s':>15s}"
+          f" {'ours/flint':>11s}")
+    worst = 0.0
+    for name, make in ARCHS.items():
+        for n in degrees:
+            a = make(n)
+            F = [int(v) for v in mu(a, [_poly(rng, k - 1) for k in a.k])]
+            poly = flint.fmpz_poly(list(reversed(F)))
+            got: list[Membership] = []
+            t_ours = best_time(lambda a=a, F=F, got=got: got.append(membership(a, F)), 1)
+            t_flint = best_time(poly.factor, 1)
+            fac = got[0].factorization
+            assert got[0].factorization_kind == "rational" and fac is not None
+            ups = [forms.upsample(list(w), S) for w, S in zip(fac, a.S, strict=True)]
+            assert forms.product(ups) == [flint.fmpq(v) for v in F]
+            ratio = t_ours / t_flint
+            worst = max(worst, ratio)
+            print(f"{name:24s} {a.degree:6d} {t_ours:13.3f} {t_flint:15.3f} {ratio:10.2f}x",
+                  flush=True)
+    print(f"worst ratio membership/flint factor: {worst:.2f}x (goal: at most about 2x)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="degrees 100 and 500 only")
+    ap.add_argument("--large", action="store_true",
+                    help="also degree 5000 in the factorization table (flint alone takes ~20 s)")
     ap.add_argument("--baseline-limit", type=float, default=8.0,
                     help="seconds allowed to one baseline decision (default 8)")
     args = ap.parse_args()
@@ -230,6 +258,8 @@ def main() -> None:
         print(f"  {name:24s} {kind:13s} exponent {slope:5.2f}   "
               f"max time {max(p[1] for p in pts):.4f} s")
     print(f"\nslowest decision: {worst:.4f} s (goal: degree 2000 under 1 s, exponent <= 2)")
+    fdeg = [500] if args.quick else [500, 2000] + ([5000] if args.large else [])
+    factorization_table(fdeg, random.Random(7))
 
 
 if __name__ == "__main__":

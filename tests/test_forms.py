@@ -136,3 +136,46 @@ def test_from_sympy_rejects_bad_polys() -> None:
         forms.from_sympy(sympy.Poly(x + y + z, x, y, z))
     out = forms.from_sympy(sympy.Poly(sympy.Float(0.5) * x + y, x, y))
     assert isinstance(out, np.ndarray) and math.isclose(out[0], 0.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile numbers (issue 15): lcn errors, never the interpreter's ValueError/OverflowError
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["1" * 5000, "-" + "9" * 4500, "1/" + "3" * 4400,
+                                  "7" * 4100 + "/3", "1" * 9000 + ".5"])
+def test_over_long_integers_are_refused(text: str) -> None:
+    with pytest.raises(ParseError, match="4000 digits|characters"):
+        forms.parse_number(text, "filter")
+
+
+@pytest.mark.parametrize("text", ["1e400", "-2.5E+301", "1e-400", "3e99999999"])
+def test_huge_decimal_exponents_are_refused(text: str) -> None:
+    with pytest.raises(FilterError, match="exponent"):
+        forms.parse_number(text, "filter")
+
+
+def test_numbers_within_the_limits_stay_exact() -> None:
+    assert forms.parse_number("1" * 4000) == flint.fmpq(int("1" * 4000))
+    assert forms.parse_number("1e300") == flint.fmpq(10**300)
+    assert forms.parse_number("25e-301") == flint.fmpq(1, 4 * 10**299)
+    assert forms.parse_number("0e99999999") == 0  # zero is zero whatever its exponent
+    assert forms.parse_vector("1e3,-1/3, 0.5") == [1000, flint.fmpq(-1, 3), flint.fmpq(1, 2)]
+
+
+def test_float_coercion_of_huge_values() -> None:
+    with pytest.raises(FilterError, match="float64"):
+        forms.as_float([1, 10**400])
+    with pytest.raises(FilterError, match="float64"):
+        forms.as_float([flint.fmpq(10**400, 3)])
+    exact = forms.as_exact([10**5000, flint.fmpq(1, 10**5000)])  # ints are exact, any size
+    assert exact[0] * exact[1] == 1
+
+
+def test_upsample_checks_its_factor() -> None:
+    with pytest.raises(FilterError, match="S"):
+        forms.upsample([flint.fmpq(1)], 0)
+    with pytest.raises(FilterError, match="S"):
+        forms.upsample(np.ones(3), 2.5)
+    with pytest.raises(FilterError, match="limit"):
+        forms.upsample(np.ones(3), 10**12)  # refused before allocating 10^12 taps
+    assert forms.upsample(np.ones(2), 3).tolist() == [1, 0, 0, 1]

@@ -342,6 +342,10 @@ def as_architecture(arch: Any, argument: str = "arch") -> Architecture:
         "or a string such as 'k=3,2 s=2,1'",
     )
 
+    def to_json(self) -> dict[str, Any]:
+        """The same facts as :meth:`to_dict` (every lcn result serialises as ``to_json``)."""
+        return self.to_dict()
+
 
 def _or_none(fact: Callable[[], _T]) -> _T | None:
     try:

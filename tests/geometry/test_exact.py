@@ -27,9 +27,16 @@ from lcn.geometry import (
     CATEGORIES,
     CATEGORY_PRECEDENCE,
     Membership,
+    boundary_kinds,
+    closure_degree,
+    ed_degree,
     i_s,
     in_closure,
+    is_closed,
+    is_filling,
+    is_regular,
     membership,
+    singular_components,
 )
 from tests.geometry.test_exact_oracle import (
     arch_layers,
@@ -464,3 +471,24 @@ def test_bad_inputs():
         membership(A32, [1, None, 0, 0, 4])
     # integer numpy arrays are exact
     assert membership(A32, np.array([1, 0, 0, 0, -4])).in_function_space
+
+
+# every exact verb takes the same architecture arguments (lcn.architecture.as_architecture)
+_SAME_ARCH = [A32, ((3, 2), (2, 1)), "k=3,2 s=2,1", ("3,2", "2,1"), [[3, 2], [2, 1]]]
+_EXACT_VERBS = [
+    lambda a: membership(a, [1, 0, 0, 0, -4]).classification,
+    lambda a: in_closure(a, [1, 0, 0, 0, 4]),
+    lambda a: is_regular(a, [[1, 0, -1], [1, -1]]),
+    lambda a: (closure_degree(a), ed_degree(a), singular_components(a), is_filling(a),
+               is_closed(a), boundary_kinds(a)),
+]
+
+
+@pytest.mark.parametrize("verb", range(len(_EXACT_VERBS)))
+def test_exact_verbs_take_every_architecture_form(verb):
+    fn = _EXACT_VERBS[verb]
+    answers = [fn(a) for a in _SAME_ARCH]
+    assert all(x == answers[0] for x in answers)
+    for bad in (3, "k=3,x s=2,1", ((3, 2),), ((3, 2), (2, 1), (1, 1)), None):
+        with pytest.raises((ArchitectureError, ParseError)):
+            fn(bad)
