@@ -310,6 +310,10 @@ class Architecture:
             "hypersurface": self.is_hypersurface,
         }
 
+    def to_json(self) -> dict[str, Any]:
+        """The same facts as :meth:`to_dict` (every lcn result serialises as ``to_json``)."""
+        return self.to_dict()
+
 
 _T = TypeVar("_T")
 
@@ -341,10 +345,6 @@ def as_architecture(arch: Any, argument: str = "arch") -> Architecture:
         f"is {arch!r:.60}; give an lcn.Architecture, a (k, s) pair such as ((3, 2), (2, 1)), "
         "or a string such as 'k=3,2 s=2,1'",
     )
-
-    def to_json(self) -> dict[str, Any]:
-        """The same facts as :meth:`to_dict` (every lcn result serialises as ``to_json``)."""
-        return self.to_dict()
 
 
 def _or_none(fact: Callable[[], _T]) -> _T | None:
