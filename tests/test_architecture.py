@@ -6,14 +6,7 @@ import pytest
 from hypothesis import given
 
 from lcn import Architecture
-from lcn.architecture import (
-    boundary_kinds,
-    closure_degree,
-    ed_degree,
-    is_closed,
-    is_filling,
-    singular_components,
-)
+from lcn import architecture as facts
 from lcn.errors import ArchitectureError, LCNError, ParseError
 
 from .strategies import architectures
@@ -119,7 +112,7 @@ ED_COUNTS = {(2, 2): 6, (3, 2): 10, (3, 3): 39, (2, 2, 2): 34, (4, 4): 284, (2, 
 @pytest.mark.parametrize(("k", "count"), ED_COUNTS.items())
 def test_ed_degree_matches_published_counts(k: tuple[int, ...], count: int) -> None:
     assert Architecture(k).ed_degree == count
-    assert ed_degree(Architecture(k, [2] * len(k))) == count  # strides do not enter
+    assert facts.ed_degree(Architecture(k, [2] * len(k))) == count  # strides do not enter
 
 
 def test_ed_degree_two_factors_closed_form() -> None:
@@ -223,12 +216,13 @@ def test_huge_architectures_answer_fast_or_refuse() -> None:
 @pytest.mark.parametrize("arch", [((3, 2), (2, 1)), "k=3,2 s=2,1", ("3,2", "2,1"),
                                   Architecture((3, 2), (2, 1))])
 def test_fact_functions_take_any_architecture_argument(arch: object) -> None:
-    assert closure_degree(arch) == 3 and ed_degree(arch) == 10
-    assert singular_components(arch) == [(0, 2)] and not is_filling(arch)
-    assert boundary_kinds(arch) == {"stride1": False, "reduced": True} and not is_closed(arch)
+    assert facts.closure_degree(arch) == 3 and facts.ed_degree(arch) == 10
+    assert facts.singular_components(arch) == [(0, 2)] and not facts.is_filling(arch)
+    assert facts.boundary_kinds(arch) == {"stride1": False, "reduced": True}
+    assert not facts.is_closed(arch)
 
 
 @pytest.mark.parametrize("bad", [3, "k=3,x", ((3, 2),), None, ((3, 0), (1, 1))])
 def test_fact_functions_refuse_bad_architectures(bad: object) -> None:
     with pytest.raises((ArchitectureError, ParseError)):
-        closure_degree(bad)
+        facts.closure_degree(bad)

@@ -216,25 +216,7 @@ def singular_boundary(D: Sequence[int], S: Sequence[int], e: Sequence[int],
         return None  # M is closed: no boundary at all
     m = len(D)
     e_red = [Dj % 2 for Dj in D]
-    # class signatures (kind, orbits free in F, children classes), bottom-up
-    sig: list[list[int]] = []
-    sig_info: dict[int, tuple[str, int, tuple[tuple[int, int], ...]]] = {}
-    intern: dict[Any, int] = {}
-    for j in range(m):
-        row = []
-        r = S[j] // S[j - 1] if j > 0 else 1
-        for i, g in enumerate(forest[j]):
-            kids: tuple[tuple[int, int], ...] = ()
-            if j > 0:
-                per = r if g.kind in ("zero", "inf") else 1
-                kids = tuple(sorted((sig[j - 1][c], per) for c, h in enumerate(forest[j - 1])
-                                    if h.parent == i))
-            key = (j, g.kind, g.mult_piece, kids)
-            if key not in intern:
-                intern[key] = len(intern)
-                sig_info[intern[key]] = (g.kind, g.mult_piece, kids)
-            row.append(intern[key])
-        sig.append(row)
+    sig, sig_info = _signatures(S, forest)
 
     def roots_at(j: int) -> list[tuple[int, int]]:
         return [(sig[j][i], g.mult_piece) for i, g in enumerate(forest[j])
@@ -255,28 +237,8 @@ def singular_boundary(D: Sequence[int], S: Sequence[int], e: Sequence[int],
                 work += 1
                 if work > BOUNDARY_WORK:
                     raise TooComplex
-                nb = sum(b * c for (_, _), dist in zip(classes, choice, strict=True)
-                         for b, c in enumerate(dist))
-                bn = min(nonreal_free, slack[j] - nb) if j > 0 else 0
-                bn -= bn % 2
-                pos = neg = 0
-                children: list[tuple[int, int]] = []
-                nonreal_next = r * bn
-                for ((sid, free), _), dist in zip(classes, choice, strict=True):
-                    kind, _, kids = sig_info[sid]
-                    for b, c in enumerate(dist):
-                        if c == 0:
-                            continue
-                        if (free - b) % 2:
-                            if kind == "pos":
-                                pos += c
-                            else:
-                                neg += c
-                        if j > 0:
-                            for ksid, per in kids:
-                                children += [(ksid, sig_info[ksid][1] + per * b)] * c
-                            nonreal_next += c * b * (r - real_children(kind, r))
-                level = (pos, neg, slack[j] - nb - bn if j > 0 else 0)
+                level, children, nonreal_next = _apply_choice(
+                    classes, choice, sig_info, r, nonreal_free, slack[j] if j > 0 else None)
                 g2 = (level, *gdata)
                 if j == 0:
                     counts = [(p, n, 0) for p, n, _ in g2]
@@ -290,6 +252,65 @@ def singular_boundary(D: Sequence[int], S: Sequence[int], e: Sequence[int],
                          nonreal_piece(j - 1) + nonreal_next, g2))
         states = nxt
     return "stride1" if stride1 else None
+
+
+_SigInfo = dict[int, tuple[str, int, tuple[tuple[int, int], ...]]]
+
+
+def _signatures(S: Sequence[int], forest: Sequence[Sequence[Group]]
+                ) -> tuple[list[list[int]], _SigInfo]:
+    """Class signatures of the real hyperroot groups, bottom-up: groups with the same kind,
+    free multiplicity and children classes are interchangeable (one interned id each)."""
+    sig: list[list[int]] = []
+    sig_info: _SigInfo = {}
+    intern: dict[Any, int] = {}
+    for j in range(len(forest)):
+        row = []
+        r = S[j] // S[j - 1] if j > 0 else 1
+        for i, g in enumerate(forest[j]):
+            kids: tuple[tuple[int, int], ...] = ()
+            if j > 0:
+                per = r if g.kind in ("zero", "inf") else 1
+                kids = tuple(sorted((sig[j - 1][c], per) for c, h in enumerate(forest[j - 1])
+                                    if h.parent == i))
+            key = (j, g.kind, g.mult_piece, kids)
+            if key not in intern:
+                intern[key] = len(intern)
+                sig_info[intern[key]] = (g.kind, g.mult_piece, kids)
+            row.append(intern[key])
+        sig.append(row)
+    return sig, sig_info
+
+
+def _apply_choice(classes: Sequence[Any], choice: Sequence[Any], sig_info: _SigInfo, r: int,
+                  nonreal_free: int, slack: int | None
+                  ) -> tuple[tuple[int, int, int], list[tuple[int, int]], int]:
+    """One choice of broken real orbits at a level (``slack`` is ``None`` at the bottom):
+    the level's ``(positive, negative, slack left)`` for the greedy, the children classes
+    handed down, and the non-real orbits handed down."""
+    nb = sum(b * c for (_, _), dist in zip(classes, choice, strict=True)
+             for b, c in enumerate(dist))
+    bn = min(nonreal_free, slack - nb) if slack is not None else 0
+    bn -= bn % 2
+    pos = neg = 0
+    children: list[tuple[int, int]] = []
+    nonreal_next = r * bn
+    for ((sid, free), _), dist in zip(classes, choice, strict=True):
+        kind, _, kids = sig_info[sid]
+        for b, c in enumerate(dist):
+            if c == 0:
+                continue
+            if (free - b) % 2:
+                if kind == "pos":
+                    pos += c
+                else:
+                    neg += c
+            if slack is not None:
+                for ksid, per in kids:
+                    children += [(ksid, sig_info[ksid][1] + per * b)] * c
+                nonreal_next += c * b * (r - real_children(kind, r))
+    level = (pos, neg, slack - nb - bn if slack is not None else 0)
+    return level, children, nonreal_next
 
 
 def _counter(items: list[tuple[int, int]]) -> tuple[tuple[tuple[int, int], int], ...]:
