@@ -171,8 +171,7 @@ class Architecture:
     def layer_sizes(self, n_out: int) -> tuple[int, ...]:
         """Sizes ``(n_0, ..., n_L)`` for output length ``n_L = n_out``, using
         ``n_{l-1} = s_l (n_l - 1) + k_l`` (MATH.md 1)."""
-        if isinstance(n_out, bool) or not isinstance(n_out, int) or n_out < 1:
-            raise ArchitectureError("n_out", f"is {n_out!r}; it must be a positive integer")
+        n_out = check_int(n_out, "n_out", min=1, max=MAX_SIZE, error=ArchitectureError)
         sizes = [n_out]
         for kl, sl in zip(reversed(self.k), reversed(self.s), strict=True):
             sizes.append(sl * (sizes[-1] - 1) + kl)
