@@ -201,9 +201,9 @@ def test_huge_architectures_answer_fast_or_refuse() -> None:
     assert dct["closure_degree"] == 1 and dct["ed_degree"] == 1 and dct["codimension"] == 0
     b = Architecture((3 * 10**6, 3 * 10**6), (2, 1))  # C(6e6, 3e6) has 1.8 million digits
     with pytest.raises(ArchitectureError, match="digits"):
-        b.closure_degree
+        _ = b.closure_degree
     with pytest.raises(ArchitectureError, match="k"):
-        b.ed_degree
+        _ = b.ed_degree
     dct = b.to_dict()
     assert dct["closure_degree"] is None and dct["ed_degree"] is None
     assert dct["singular_components"] is None and dct["codimension"] == 3 * 10**6 - 1

@@ -83,10 +83,10 @@ def _rational_blocks(eff: Effective, Fu: list[flint.fmpq], budget: list[int]) ->
 
     def rec(i: int, left: int) -> list[Any] | None:
         if left == 0:
-            budget[0] -= 1
             P = forms.product([items[k][0] for k in range(len(items)) for _ in range(chosen[k])])
             if not _has_real_roots(P, eff.e[top]):
                 return None
+            budget[0] -= 1
             R = _divide_inflated(Fu, P, eff.S[top])
             an = Analysis(sub, R)
             if not an.in_closure or not an.decide(sub.e):
