@@ -55,7 +55,7 @@ class Equations:
     @property
     def degrees(self) -> tuple[int, ...]:
         """Total degree of each polynomial."""
-        return tuple(f.total_degree() for f in self.polynomials)
+        return tuple(int(f.total_degree()) for f in self.polynomials)
 
     @property
     def generators(self) -> int:
@@ -103,9 +103,10 @@ class Equations:
     # -- rendering --------------------------------------------------------------------------
     def header(self) -> str:
         """One line saying what the polynomials are."""
-        what = ("equations whose common zero set is" if self.kind == "set"
-                else "minimal generators of the prime ideal of")
-        return (f"{self.generators} {what} the Zariski closure of the function space of "
+        n = self.generators
+        what = (f"equation{'' if n == 1 else 's'} whose common zero set is" if self.kind == "set"
+                else f"minimal generator{'' if n == 1 else 's'} of the prime ideal of")
+        return (f"{n} {what} the Zariski closure of the function space of "
                 f"{self.arch}: codimension {self.codimension}, degree {self.degree}")
 
     def to_json(self) -> dict[str, Any]:
