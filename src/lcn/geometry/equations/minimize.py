@@ -9,13 +9,13 @@ and a candidate is kept iff it is not in the span of what comes before it, so th
 generates the same ideal and no kept equation lies in the ideal of the others of degree
 ``<= t`` (a minimal generating set in the graded sense).
 
-The choice is made modulo a 62-bit prime (fast), and every drop is then *certified over Q*:
-with ``B`` the rows chosen, ``B[:, c]`` a nonsingular square block mod ``p`` (hence over Q),
-the coefficients ``X = O[:, c] B[:, c]^{-1}`` of the dropped rows ``O`` are solved exactly and
-``X B = O`` is checked with integer matrices. A prime for which the check fails (its rank
-dropped) is replaced by the next one; after three such primes, or when the linear algebra of
-a degree exceeds ``cell_limit`` matrix entries, the degree keeps all its candidates and the
-result is marked not minimal. Nothing is ever dropped without the exact certificate.
+The choice is made modulo a 62-bit prime (one reduced echelon form), and every drop is then
+*certified over Q*: the coefficients of the dropped row on the kept ones, read off the same
+echelon form, are lifted to rationals by rational reconstruction and the combination is
+checked exactly with integers. A prime for which a lift or a check fails is replaced by the
+next one; after three such primes, or when the linear algebra of a degree exceeds
+``cell_limit`` matrix entries, the degree keeps all its candidates and the result is marked
+not minimal. Nothing is ever dropped without the exact check.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = ["normalize", "minimal_generators"]
 #: Largest dense matrix (rows x columns) the membership test of one degree may build.
 CELL_LIMIT = 6_000_000
 
-_PRIMES = (1073741789, 1073741783, 1073741741)  # primes < 2^30: the fast nmod_mat path
+_PRIMES = (4611686018427387847, 4611686018427387817, 4611686018427387787)  # primes < 2^62
 
 Monom = tuple[int, ...]
 
@@ -95,6 +95,7 @@ def _independent(lower: list[flint.fmpz_mpoly], cands: list[flint.fmpz_mpoly], f
                 shift[i] += 1
             rows.append({tuple(a + b for a, b in zip(m, shift, strict=True)): int(c)
                          for m, c in gd.items()})
+    rows = _prune(rows, [set(g.to_dict()) for g in cands])
     first = len(rows)
     rows += [{m: int(c) for m, c in g.to_dict().items()} for g in cands]
     for p in _PRIMES:
@@ -104,44 +105,88 @@ def _independent(lower: list[flint.fmpz_mpoly], cands: list[flint.fmpz_mpoly], f
     return None
 
 
+def _prune(products: list[dict[Monom, int]], cand_support: list[set[Monom]]
+           ) -> list[dict[Monom, int]]:
+    """Drop the products that hold a monomial no other row has: their coefficient is zero in
+    every combination giving a candidate, so they cannot matter (repeated until stable)."""
+    while True:
+        count: dict[Monom, int] = {}
+        for r in products:
+            for m in r:
+                count[m] = count.get(m, 0) + 1
+        for sup in cand_support:
+            for m in sup:
+                count[m] = count.get(m, 0) + 1
+        kept = [r for r in products if all(count[m] > 1 for m in r)]
+        if len(kept) == len(products):
+            return kept
+        products = kept
+
+
 def _certified_pivots(rows: list[dict[Monom, int]], p: int) -> list[int] | None:
-    """Indices of the rows chosen greedily in order as independent modulo ``p``, when the
-    exact check proves that every other row is a rational combination of them; else None."""
+    """Indices of the rows chosen greedily in order as independent modulo ``p``, when every
+    other row is proved to be a rational combination of them; else None.
+
+    One reduced row echelon form of the transposed matrix modulo ``p`` gives both: its pivot
+    columns are the chosen rows, and its entries in a non-pivot column are the coefficients of
+    that row on the chosen ones (mod ``p``). The coefficients are lifted to rationals by
+    rational reconstruction and the combination is checked exactly (sparse integer
+    arithmetic), so a wrong lift can only make the check fail, never drop a row wrongly."""
     cols = sorted({m for r in rows for m in r}, reverse=True)
     where = {m: j for j, m in enumerate(cols)}
-    dense = [[0] * len(cols) for _ in rows]
+    mt = flint.nmod_mat(len(cols), len(rows), p)  # the transpose: one column per row
     for i, r in enumerate(rows):
         for m, c in r.items():
-            dense[i][where[m]] = c
-    mt = flint.nmod_mat([list(col) for col in zip(*dense, strict=True)], p)
-    picked = _pivot_columns(mt)  # pivot columns of the transpose: the independent rows
-    others = [i for i in range(len(rows)) if i not in set(picked)]
-    if not others:
-        return picked
-    B = flint.fmpz_mat([dense[i] for i in picked])
-    block = _pivot_columns(flint.nmod_mat([dense[i] for i in picked], p))
-    if len(block) != len(picked):  # pragma: no cover - rank is the same mod p both ways
-        return None
-    Bc = flint.fmpz_mat([[dense[i][j] for j in block] for i in picked])
-    Oc = flint.fmpz_mat([[dense[i][j] for j in block] for i in others])
-    try:
-        sol: flint.fmpq_mat = Bc.transpose().solve(Oc.transpose())  # type: ignore[assignment]
-        num, den = sol.numer_denom()
-    except ZeroDivisionError:  # pragma: no cover - nonsingular mod p implies over Q
-        return None
-    O = flint.fmpz_mat([dense[i] for i in others])
-    if num.transpose() * B != O * den:
-        return None
+            mt[where[m], i] = c
+    red, rank = mt.rref()
+    picked = _pivots(red, rank, len(rows))
+    chosen = set(picked)
+    for j in range(len(rows)):
+        if j in chosen:
+            continue
+        coef = [_ratrecon(int(red[i, j]), p) for i in range(rank)]
+        if any(c is None for c in coef) or not _combination_holds(rows, picked, coef, j):
+            return None
     return picked
 
 
-def _pivot_columns(m: flint.nmod_mat) -> list[int]:
-    red, rank = m.rref()
+def _pivots(red: flint.nmod_mat, rank: int, ncols: int) -> list[int]:
     out, j = [], 0
-    ncols = m.ncols()
     for i in range(rank):
         while j < ncols and red[i, j] == 0:
             j += 1
         out.append(j)
         j += 1
     return out
+
+
+def _ratrecon(a: int, m: int) -> flint.fmpq | None:
+    """The fraction ``n/d`` with ``|n|, d <= sqrt(m/2)`` congruent to ``a`` mod ``m``, if any
+    (half-extended Euclid, Wang's rational reconstruction)."""
+    if a % m == 0:
+        return flint.fmpq(0)
+    bound = math.isqrt(m // 2)
+    r0, r1, t0, t1 = m, a % m, 0, 1
+    while r1 > bound:
+        q = r0 // r1
+        r0, r1, t0, t1 = r1, r0 - q * r1, t1, t0 - q * t1
+    if t1 == 0 or abs(t1) > bound or math.gcd(r1, abs(t1)) != 1:
+        return None
+    return flint.fmpq(r1, t1)
+
+
+def _combination_holds(rows: list[dict[Monom, int]], picked: list[int],
+                       coef: list[flint.fmpq | None], j: int) -> bool:
+    """Exactly: ``rows[j] == sum_i coef[i] rows[picked[i]]``."""
+    den = 1
+    for c in coef:
+        if c:
+            den = math.lcm(den, int(c.q))  # type: ignore[union-attr]
+    acc: dict[Monom, int] = {}
+    for c, i in zip(coef, picked, strict=True):
+        if c:
+            k = int(c * den)
+            for m, v in rows[i].items():
+                acc[m] = acc.get(m, 0) + k * v
+    want = {m: den * v for m, v in rows[j].items()}
+    return {m: v for m, v in acc.items() if v} == want
