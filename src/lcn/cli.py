@@ -520,6 +520,10 @@ def equations_cmd(
     timeout: float = typer.Option(
         60.0, "--timeout", help="Seconds the elimination of --kind ideal may take."
     ),
+    no_minimize: bool = typer.Option(
+        False, "--no-minimize", help="Keep every distinct minor (skip the certified linear "
+        "algebra that drops those in the ideal of the others)."
+    ),
 ) -> None:
     """Implicit equations of the Zariski closure of the function space (MATH.md 4, 9).
 
@@ -536,7 +540,8 @@ def equations_cmd(
     arch = parse_arch(k, s)
     check_choice(kind, "kind", KINDS, error=LCNError)
     check_choice(fmt, "format", FORMATS, error=LCNError)
-    res = equations(arch, kind, max_degree=max_degree, max_terms=max_terms, timeout=timeout)
+    res = equations(arch, kind, max_degree=max_degree, max_terms=max_terms, timeout=timeout,
+                    minimize=not no_minimize)
     sys.stdout.write(res.to_format(fmt))
 
 

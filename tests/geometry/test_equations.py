@@ -268,6 +268,17 @@ def test_minimization_drops_a_dependent_minor():
     assert all(G.contains(f.as_expr()) for f in _sym(ideal)[0])
 
 
+def test_unminimized_output_has_the_same_zero_set():
+    arch = Architecture("3,3,2", "2,2,1")
+    full, raw = equations(arch), equations(arch, minimize=False)
+    assert raw.generators > full.generators and full.minimal and not raw.minimal
+    assert {str(f) for f in full.polynomials} <= {str(f) for f in raw.polynomials}
+    pts = members(arch, 30, seed=2) + outsiders(arch, 30, seed=2)
+    assert [raw.vanishes_at(F) for F in pts] == [full.vanishes_at(F) for F in pts]
+    with pytest.raises(ConfigError, match="minimize"):
+        equations(arch, minimize="no")
+
+
 # ------------------------------------------------------------------------------------------
 # The prime ideal
 # ------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from lcn.architecture import Architecture, as_architecture
 from lcn.errors import ConfigError
 from lcn.geometry.equations.elimination import elimination_variables, prime_ideal
 from lcn.geometry.equations.levels import levels
-from lcn.geometry.equations.minimize import minimal_generators
+from lcn.geometry.equations.minimize import CELL_LIMIT, minimal_generators
 from lcn.geometry.equations.minors import minors
 from lcn.geometry.equations.recursion import closure_conditions
 from lcn.geometry.equations.result import Equations
@@ -31,7 +31,8 @@ IDEAL_MAX_VARIABLES = 40
 
 
 def equations(arch: Any, kind: str = "set", *, max_degree: int = DEFAULT_MAX_DEGREE,
-              max_terms: int = DEFAULT_MAX_TERMS, timeout: float = 60.0) -> Equations:
+              max_terms: int = DEFAULT_MAX_TERMS, timeout: float = 60.0,
+              minimize: bool = True) -> Equations:
     """Polynomials in the coordinates ``p_0..p_d`` (``p_j`` the coefficient of
     ``x^(d-j) y^j``) with integer coefficients that cut out the Zariski closure of the
     function space of ``arch`` (MATH.md 4; the reduced architecture has the same closure,
@@ -45,7 +46,9 @@ def equations(arch: Any, kind: str = "set", *, max_degree: int = DEFAULT_MAX_DEG
     common complex zero set is exactly the closure (a theorem, not a numerical verdict); the
     ideal they generate may be smaller than the prime ideal (same radical). The list is
     minimized: duplicates, scalar multiples and members of the ideal of the others are dropped
-    (each drop certified exactly; :attr:`Equations.minimal`).
+    (each drop certified exactly; :attr:`Equations.minimal`); ``minimize=False`` drops only
+    duplicates and scalar multiples (the linear algebra of the minimization is most of the
+    time for large architectures).
 
     ``kind="ideal"`` (small cases): minimal generators of the prime ideal of the closure by
     elimination (:mod:`.elimination`), with its degree and codimension from the Hilbert
@@ -64,14 +67,16 @@ def equations(arch: Any, kind: str = "set", *, max_degree: int = DEFAULT_MAX_DEG
     max_degree = check_int(max_degree, "max_degree", min=1, error=ConfigError)
     max_terms = check_int(max_terms, "max_terms", min=1, error=ConfigError)
     timeout = check_real(timeout, "timeout", min=0, min_open=True, error=ConfigError)
+    if not isinstance(minimize, bool):
+        raise ConfigError("minimize", f"is {minimize!r}; give True or False")
     ctx = flint.fmpz_mpoly_ctx.get(("p", arch.degree + 1), "degrevlex")
     if kind == "ideal":
         return _ideal(arch, ctx, max_degree, max_terms, timeout)
-    return _set(arch, ctx, max_degree, max_terms)
+    return _set(arch, ctx, max_degree, max_terms, minimize)
 
 
-def _set(arch: Architecture, ctx: flint.fmpz_mpoly_ctx, max_degree: int,
-         max_terms: int) -> Equations:
+def _set(arch: Architecture, ctx: flint.fmpz_mpoly_ctx, max_degree: int, max_terms: int,
+         minimize: bool) -> Equations:
     zero, mats = closure_conditions(levels(arch))
     for m in mats:
         if m.order > max_degree:
@@ -95,7 +100,7 @@ def _set(arch: Architecture, ctx: flint.fmpz_mpoly_ctx, max_degree: int,
                     "max_terms", f"is {max_terms:,}, but the minors of the closure of {arch} "
                     "have more terms than that; raise max_terms or use a smaller architecture")
             polys.append(f)
-    kept, minimal = minimal_generators(polys, ctx)
+    kept, minimal = minimal_generators(polys, ctx, cell_limit=CELL_LIMIT if minimize else 0)
     return Equations(arch, "set", tuple(ctx.names()), tuple(kept),
                      arch.degree + 1 - arch.dimension, closure_degree(arch), "formula",
                      minimal, mats)
