@@ -13,15 +13,18 @@ Minimal generators come from the reduced degree-reverse-lexicographic basis of t
 
 The lexicographic basis can be expensive and its cost is hard to predict from the
 architecture (docs/equations.md has measured times), so cases with more than
-:data:`IN_PROCESS_VARIABLES` variables run in a separate process that is stopped after
-``timeout`` seconds.
+:data:`IN_PROCESS_VARIABLES` variables run in a separate interpreter (``python -m`` this
+module) that is stopped after ``timeout`` seconds.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import flint
@@ -130,29 +133,35 @@ def _compute(names: list[str], nw: int, gens: list[Poly]) -> tuple[list[Poly], l
     return basis, _minimal(basis, len(names) - nw)
 
 
-def _worker(names: list[str], nw: int, gens: list[Poly], box: Any) -> None:
-    basis, mins = _compute(names, nw, gens)
-    box.put(([list(f.items()) for f in basis], [list(f.items()) for f in mins]))
+def _encode(polys: list[Poly]) -> list[list[list[Any]]]:
+    return [[[[int(e) for e in m], int(c)] for m, c in f.items()] for f in polys]
+
+
+def _decode(data: list[list[list[Any]]]) -> list[Poly]:
+    return [{tuple(m): int(c) for m, c in f} for f in data]
 
 
 def _compute_with_timeout(names: list[str], nw: int, gens: list[Poly],
                           timeout: float) -> tuple[list[Poly], list[Poly]]:
-    ctx = multiprocessing.get_context("spawn")
-    box = ctx.Queue()
-    proc = ctx.Process(target=_worker, args=(names, nw, gens, box), daemon=True)
-    proc.start()
+    """:func:`_compute` in a fresh interpreter (``python -m`` this module, JSON over the
+    pipes), killed after ``timeout`` seconds: flint's C loop cannot be interrupted in-process,
+    and a separate interpreter (unlike multiprocessing) never re-runs the caller's script."""
+    src = str(Path(__file__).resolve().parents[3])  # the folder holding the lcn package
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [src, *filter(None, [os.environ.get("PYTHONPATH")])]))
+    job = json.dumps({"names": names, "nw": nw, "gens": _encode(gens)})
     try:
-        basis, mins = box.get(timeout=timeout)
-    except queue.Empty:
+        out = subprocess.run([sys.executable, "-m", __name__], input=job, text=True,
+                             capture_output=True, timeout=timeout, env=env, check=True)
+    except subprocess.TimeoutExpired:
         raise ConfigError(
             "timeout", f"the Groebner bases of the elimination ({len(names)} variables) did not "
             f"finish in {timeout:g} s; raise timeout, or use kind='set' (equations whose zero "
             "set is the closure, without elimination)") from None
-    finally:
-        if proc.is_alive():
-            proc.terminate()
-        proc.join()
-    return [dict(f) for f in basis], [dict(f) for f in mins]
+    except subprocess.CalledProcessError as exc:  # pragma: no cover - e.g. out of memory
+        raise RuntimeError(f"the elimination worker failed: {exc.stderr[-500:]}") from None
+    data = json.loads(out.stdout)
+    return _decode(data["basis"]), _decode(data["minimal"])
 
 
 def prime_ideal(lv: Levels, ctx: flint.fmpz_mpoly_ctx, timeout: float) -> PrimeIdeal:
@@ -167,3 +176,9 @@ def prime_ideal(lv: Levels, ctx: flint.fmpz_mpoly_ctx, timeout: float) -> PrimeI
     degree, codim = degree_and_codimension(leading, lv.degree + 1)
     kept = sorted((ctx.from_dict(f) for f in mins), key=lambda f: (f.total_degree(), len(f)))
     return PrimeIdeal(tuple(kept), degree, codim, len(basis))
+
+
+if __name__ == "__main__":  # the worker of _compute_with_timeout
+    _job = json.loads(sys.stdin.read())
+    _basis, _mins = _compute(_job["names"], _job["nw"], _decode(_job["gens"]))
+    sys.stdout.write(json.dumps({"basis": _encode(_basis), "minimal": _encode(_mins)}))
