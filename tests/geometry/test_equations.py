@@ -390,9 +390,11 @@ def test_exports_parse_back(k, s):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("k,s", [((3, 2), (2, 1)), ((3, 3), (2, 1)), ((2, 2, 2), (2, 2, 1))])
+@pytest.mark.parametrize("k,s", [((3, 2), (2, 1)), ((3, 3), (2, 1)), ((2, 2, 2), (2, 2, 1)),
+                                 ((4, 4), (3, 1)), ((3, 2, 2), (2, 2, 1))])
 def test_singular_reads_the_export(tmp_path, k, s):
-    """Singular computes the same dimension and (for the prime ideal) degree."""
+    """Singular computes the same dimension and, for the prime ideal, the same degree and
+    number of minimal generators (``minbase``)."""
     exe = shutil.which("Singular")
     if exe is None:
         pytest.skip("Singular is not installed (apt-get install singular)")
@@ -401,12 +403,12 @@ def test_singular_reads_the_export(tmp_path, k, s):
         eq = equations(arch, kind=kind)
         script = tmp_path / f"{kind}.sing"
         script.write_text(eq.to_format("singular") + "ideal G = std(I);\n"
-                          "print(dim(G)); print(mult(G)); quit;\n")
+                          "print(dim(G)); print(mult(G)); print(size(minbase(I))); quit;\n")
         out = subprocess.run([exe, "-q", str(script)], capture_output=True, text=True,
                              timeout=120).stdout.split()
         assert int(out[0]) == arch.dimension  # Krull dimension of the affine cone
         if kind == "ideal":
-            assert int(out[1]) == closure_degree(arch)
+            assert int(out[1]) == closure_degree(arch) and int(out[2]) == eq.generators
 
 
 @pytest.mark.slow
