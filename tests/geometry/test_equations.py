@@ -16,11 +16,14 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 import random
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import flint
 import pytest
@@ -443,3 +446,14 @@ def test_cli_json_and_errors():
     assert res.exit_code == 2 and "--max-degree" in res.output and "Traceback" not in res.output
     res = runner.invoke(app, ["equations", "--k", "3,2", "--s", "2,1", "--format", "maple"])
     assert res.exit_code == 2 and "--format" in res.output
+
+
+def test_user_guide_and_docstring_examples_run():
+    guide = Path(__file__).resolve().parents[2] / "docs" / "equations.md"
+    test = doctest.DocTestParser().get_doctest(guide.read_text(), {}, "equations.md",
+                                               str(guide), 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0 and test.examples
+    mod = sys.modules["lcn.geometry.equations.neurovariety"]
+    assert doctest.testmod(mod, extraglobs={"Architecture": Architecture}).failed == 0

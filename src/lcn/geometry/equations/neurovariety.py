@@ -60,7 +60,7 @@ def equations(arch: Any, kind: str = "set", *, max_degree: int = DEFAULT_MAX_DEG
     higher degree, or with more terms in all (counted before minimization).
 
     >>> equations(Architecture("2,2", "2,1")).strings()
-    ['p0*p3 - p1*p2']
+    ['p1*p2 - p0*p3']
     """
     arch = as_architecture(arch)
     kind = check_choice(kind, "kind", KINDS, error=ConfigError)
