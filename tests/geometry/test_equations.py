@@ -332,6 +332,8 @@ def test_limits_and_bad_input():
         equations(big, max_degree=0)
     with pytest.raises(LCNError, match="k"):
         equations("k=3,x")
+    with pytest.raises(LCNError, match="arch.*coordinates"):
+        equations(Architecture("20000,2", "2,1"))
     eq = equations(("2,2", "2,1"))
     with pytest.raises(FilterError, match="taps"):
         eq.vanishes_at([1, 2, 3])

@@ -7,9 +7,9 @@ from typing import Any
 
 import flint
 
-from lcn._validate import check_choice, check_int, check_real
+from lcn._validate import check_choice, check_int, check_real, check_size
 from lcn.architecture import Architecture, as_architecture
-from lcn.errors import ConfigError
+from lcn.errors import ArchitectureError, ConfigError
 from lcn.geometry.equations.elimination import elimination_variables, prime_ideal
 from lcn.geometry.equations.levels import levels
 from lcn.geometry.equations.minimize import CELL_LIMIT, minimal_generators
@@ -28,6 +28,8 @@ DEFAULT_MAX_DEGREE = 12
 DEFAULT_MAX_TERMS = 2_000_000
 #: Elimination problems with more variables are refused before any Groebner basis is tried.
 IDEAL_MAX_VARIABLES = 40
+#: Most coordinates ``p_0..p_d`` a coordinate ring is built for.
+MAX_COORDINATES = 10_000
 
 
 def equations(arch: Any, kind: str = "set", *, max_degree: int = DEFAULT_MAX_DEGREE,
@@ -69,6 +71,8 @@ def equations(arch: Any, kind: str = "set", *, max_degree: int = DEFAULT_MAX_DEG
     timeout = check_real(timeout, "timeout", min=0, min_open=True, error=ConfigError)
     if not isinstance(minimize, bool):
         raise ConfigError("minimize", f"is {minimize!r}; give True or False")
+    check_size(arch.degree + 1, "arch", limit=MAX_COORDINATES, what="coordinates p_0..p_d",
+               error=ArchitectureError)
     ctx = flint.fmpz_mpoly_ctx.get(("p", arch.degree + 1), "degrevlex")
     if kind == "ideal":
         return _ideal(arch, ctx, max_degree, max_terms, timeout)
