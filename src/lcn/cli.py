@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lcn import forms
+from lcn._validate import check_choice
 from lcn.architecture import Architecture
 from lcn.errors import LCNError
 
@@ -489,6 +490,59 @@ def _member_exact(arch: Architecture, filter_text: str, digits: int | None, as_j
             )
             layers.add_row(str(i + 1), str(arch.k[i]), str(arch.s[i]), text)
         console.print(layers)
+
+
+# -- verb: equations --
+from lcn.geometry.equations import FORMATS, KINDS, equations  # noqa: E402  (moves with this block)
+
+_FLAGS.update({name: "--" + name.replace("_", "-")
+               for name in ("kind", "format", "max_degree", "max_terms", "timeout")})
+
+
+@app.command("equations")
+@handle_errors
+def equations_cmd(
+    k: str = typer.Option(..., "--k", help=K_HELP),
+    s: str | None = typer.Option(None, "--s", help=S_HELP),
+    kind: str = typer.Option(
+        "set", "--kind", help="set: equations whose common zero set is the closure (any size); "
+        "ideal: minimal generators of its prime ideal, by elimination (small cases)."
+    ),
+    fmt: str = typer.Option(
+        "text", "--format", help="text, json, m2 (Macaulay2), singular or msolve."
+    ),
+    max_degree: int = typer.Option(
+        12, "--max-degree", help="Refuse equations of higher degree (before computing them)."
+    ),
+    max_terms: int = typer.Option(
+        2_000_000, "--max-terms", help="Refuse output with more terms than this in all."
+    ),
+    timeout: float = typer.Option(
+        60.0, "--timeout", help="Seconds the elimination of --kind ideal may take."
+    ),
+    no_minimize: bool = typer.Option(
+        False, "--no-minimize", help="Keep every distinct minor (skip the certified linear "
+        "algebra that drops those in the ideal of the others)."
+    ),
+) -> None:
+    """Implicit equations of the Zariski closure of the function space (MATH.md 4, 9).
+
+    Polynomials in p0..pd, p_j the coefficient of x^(d-j) y^j, with integer coefficients.
+    --kind set: Shahverdi's recursion: for each layer above the first, the parts of the filter
+    split by the exponent of x modulo S_l must share a common factor of degree T_l / S_l, i.e.
+    the minors of order N - e + 2 of their generalized Sylvester matrix vanish, plus the
+    coordinates no product reaches (docs/equations.md); minimized, every drop certified
+    exactly. --kind ideal: minimal generators of the prime ideal, by a Groebner basis.
+    --format json keys: variables, equations (strings SymPy parses), kind, codimension,
+    degree, degree_source, generators, minimal, degrees, architecture, steps, groebner_size.
+    m2 / singular / msolve write an input file for Macaulay2, Singular or msolve to stdout.
+    """
+    arch = parse_arch(k, s)
+    check_choice(kind, "kind", KINDS, error=LCNError)
+    check_choice(fmt, "format", FORMATS, error=LCNError)
+    res = equations(arch, kind, max_degree=max_degree, max_terms=max_terms, timeout=timeout,
+                    minimize=not no_minimize)
+    sys.stdout.write(res.to_format(fmt))
 
 
 def main() -> None:

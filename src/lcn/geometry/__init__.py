@@ -6,6 +6,7 @@
   classification, numerical regular points).
 """
 
+from lcn.geometry.equations import Equations, equations, hypersurface_degree  # noqa: F401
 from lcn.geometry.exact import *  # noqa: F403
 from lcn.geometry.exact import __all__ as _exact_all
 from lcn.geometry.numerical import *  # noqa: F403
