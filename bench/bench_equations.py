@@ -38,8 +38,8 @@ import flint
 from lcn import Architecture, mu
 from lcn.errors import ConfigError
 from lcn.geometry import equations, in_closure
-from lcn.geometry.equations.elimination import _graph
-from lcn.geometry.equations.levels import levels
+from lcn.geometry.implicit.elimination import _graph
+from lcn.geometry.implicit.levels import levels
 
 TARGETS = [((3, 3, 3), (2, 2, 1)), ((4, 4), (3, 1))]
 FAMILY = [((3, 2), (2, 1)), ((3, 3), (2, 1)), ((4, 3), (2, 1)), ((4, 4), (2, 1)),
@@ -89,8 +89,8 @@ def part1(n: int) -> None:
 
 def _time_ideal(k: tuple, s: tuple, budget: float) -> float | None:
     code = ("import time; from lcn import Architecture; "
-            "from lcn.geometry.equations.elimination import _compute, _graph; "
-            "from lcn.geometry.equations.levels import levels; "
+            "from lcn.geometry.implicit.elimination import _compute, _graph; "
+            "from lcn.geometry.implicit.levels import levels; "
             f"job = _graph(levels(Architecture({k!r}, {s!r}))); t = time.perf_counter(); "
             "_compute(*job); print(time.perf_counter() - t)")
     try:

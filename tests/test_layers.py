@@ -30,7 +30,7 @@ LAYERS: dict[str, int] = {
     "lcn.geometry._orbits": 5,
     "lcn.geometry.exact": 6,
     "lcn.geometry.numerical": 6,
-    "lcn.geometry.equations": 7,
+    "lcn.geometry.implicit": 7,
     "lcn.geometry": 8,
     "lcn.training": 9,
     "lcn.critical": 10,

@@ -493,7 +493,7 @@ def _member_exact(arch: Architecture, filter_text: str, digits: int | None, as_j
 
 
 # -- verb: equations --
-from lcn.geometry.equations import FORMATS, KINDS, equations  # noqa: E402  (moves with this block)
+from lcn.geometry.implicit import FORMATS, KINDS, equations  # noqa: E402  (moves with this block)
 
 _FLAGS.update({name: "--" + name.replace("_", "-")
                for name in ("kind", "format", "max_degree", "max_terms", "timeout")})

@@ -1,4 +1,4 @@
-"""Implicit equations of the closure (lcn.geometry.equations), against independent oracles.
+"""Implicit equations of the closure (lcn.geometry.implicit), against independent oracles.
 
 * members: exact ``mu`` of random rational layers (roots at 0 and infinity included by zero
   end taps, complex roots by irreducible real quadratic factors), and real forms that are in
@@ -457,5 +457,5 @@ def test_user_guide_and_docstring_examples_run():
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0 and test.examples
-    mod = sys.modules["lcn.geometry.equations.neurovariety"]
+    mod = sys.modules["lcn.geometry.implicit.neurovariety"]
     assert doctest.testmod(mod, extraglobs={"Architecture": Architecture}).failed == 0

@@ -30,9 +30,9 @@ from typing import Any
 import flint
 
 from lcn.errors import ConfigError
-from lcn.geometry.equations.hilbert import degree_and_codimension
-from lcn.geometry.equations.levels import Levels
-from lcn.geometry.equations.minimize import normalize
+from lcn.geometry.implicit.hilbert import degree_and_codimension
+from lcn.geometry.implicit.levels import Levels
+from lcn.geometry.implicit.minimize import normalize
 
 __all__ = ["PrimeIdeal", "prime_ideal", "elimination_variables", "IN_PROCESS_VARIABLES"]
 

@@ -1,4 +1,4 @@
-"""The result object of :func:`lcn.geometry.equations.equations`."""
+"""The result object of :func:`lcn.geometry.implicit.equations`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from lcn import forms
 from lcn._validate import check_choice
 from lcn.architecture import Architecture
 from lcn.errors import ConfigError, FilterError
-from lcn.geometry.equations.export import FORMATS, poly_str, to_m2, to_msolve, to_singular
-from lcn.geometry.equations.sylvester import SylvesterMatrix
+from lcn.geometry.implicit.export import FORMATS, poly_str, to_m2, to_msolve, to_singular
+from lcn.geometry.implicit.sylvester import SylvesterMatrix
 
 __all__ = ["Equations"]
 

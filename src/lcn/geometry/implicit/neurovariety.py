@@ -10,13 +10,13 @@ import flint
 from lcn._validate import check_choice, check_int, check_real, check_size
 from lcn.architecture import Architecture, as_architecture
 from lcn.errors import ArchitectureError, ConfigError
-from lcn.geometry.equations.elimination import elimination_variables, prime_ideal
-from lcn.geometry.equations.levels import levels
-from lcn.geometry.equations.minimize import CELL_LIMIT, minimal_generators
-from lcn.geometry.equations.minors import minors
-from lcn.geometry.equations.recursion import closure_conditions
-from lcn.geometry.equations.result import Equations
 from lcn.geometry.exact import closure_degree
+from lcn.geometry.implicit.elimination import elimination_variables, prime_ideal
+from lcn.geometry.implicit.levels import levels
+from lcn.geometry.implicit.minimize import CELL_LIMIT, minimal_generators
+from lcn.geometry.implicit.minors import minors
+from lcn.geometry.implicit.recursion import closure_conditions
+from lcn.geometry.implicit.result import Equations
 
 __all__ = ["KINDS", "equations", "hypersurface_degree"]
 

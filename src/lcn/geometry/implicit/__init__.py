@@ -16,8 +16,8 @@ networks* (arXiv 2401.16613). docs/equations.md is the user guide. The files, bo
 * :mod:`.neurovariety`: the verb :func:`equations`.
 """
 
-from lcn.geometry.equations.export import FORMATS
-from lcn.geometry.equations.neurovariety import KINDS, equations, hypersurface_degree
-from lcn.geometry.equations.result import Equations
+from lcn.geometry.implicit.export import FORMATS
+from lcn.geometry.implicit.neurovariety import KINDS, equations, hypersurface_degree
+from lcn.geometry.implicit.result import Equations
 
 __all__ = ["Equations", "FORMATS", "KINDS", "equations", "hypersurface_degree"]

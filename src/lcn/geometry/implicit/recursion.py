@@ -2,7 +2,7 @@
 conditions on the parts of ``F``.
 
 Let the blocks be ``D_0, ..., D_{m-1}`` with strides ``S_0 = 1 < S_1 < ...``
-(:mod:`lcn.geometry.equations.levels`) and ``T_l = sum_{i>=l} D_i S_i``. ``F`` is in the
+(:mod:`lcn.geometry.implicit.levels`) and ``T_l = sum_{i>=l} D_i S_i``. ``F`` is in the
 closure of ``(D, S)`` iff ``F = P(u, v) H(u^{S_1}, v^{S_1})`` with ``deg P = D_0`` and ``H`` in
 the closure of the architecture with one block fewer, ``(D_1, ..., D_{m-1})`` with strides
 ``S_l / S_1``, in the variables ``U = u^{S_1}, V = v^{S_1}``. The first condition is that the
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lcn.geometry.equations.levels import Levels
-from lcn.geometry.equations.sylvester import SylvesterMatrix, s_decomposition, sylvester_matrix
+from lcn.geometry.implicit.levels import Levels
+from lcn.geometry.implicit.sylvester import SylvesterMatrix, s_decomposition, sylvester_matrix
 
 __all__ = ["Step", "recursion_steps", "closure_conditions"]
 
