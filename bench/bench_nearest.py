@@ -33,7 +33,8 @@ import numpy as np  # noqa: E402
 from scipy.optimize import least_squares  # noqa: E402
 
 from lcn import Architecture  # noqa: E402
-from lcn.geometry.numerical import _Model, nearest  # noqa: E402
+from lcn.geometry.numerical import nearest  # noqa: E402
+from lcn.geometry.numerical.model import BatchModel  # noqa: E402
 
 CASES = [
     ((5, 4), (2, 1)),
@@ -47,7 +48,7 @@ STARTS = 8
 
 
 def baseline(arch: Architecture, f: np.ndarray, rng: np.random.Generator) -> float:
-    model = _Model(arch.k, arch.S)
+    model = BatchModel(arch.k, arch.S)
 
     def fun(t: np.ndarray) -> np.ndarray:
         return model.mu(t[None])[0] - f
@@ -69,7 +70,7 @@ def run_case(arch: Architecture, n_targets: int, noise: float, seed: int, member
     for _ in range(n_targets):
         if member:
             ws = [rng.standard_normal(k) for k in arch.k]
-            model = _Model(arch.k, arch.S)
+            model = BatchModel(arch.k, arch.S)
             f = model.mu(np.concatenate(ws)[None])[0]
             f /= np.linalg.norm(f)
             n = rng.standard_normal(f.shape)

@@ -1,0 +1,272 @@
+"""The float toolkit of the projective line ``P^1`` (MATH.md 2-3): the one place where float
+roots of binary forms, chordal distances and forms built from roots live.
+
+Conventions: a binary form of degree ``d`` is its coefficient vector ``x^d, x^{d-1}y, ..., y^d``
+(MATH.md 2); a point ``[x : y]`` of the line is the complex number ``t = x / y``, with
+``INF = complex(inf, 0)`` for ``[1 : 0]``. Distances are chordal (the Riemann sphere of
+diameter 1), so ``0`` and ``inf`` are treated alike and nothing overflows near ``inf``:
+
+``chordal(a, b) = |a - b| / (sqrt(1 + |a|^2) sqrt(1 + |b|^2))``, ``chordal(a, inf) =
+1 / sqrt(1 + |a|^2)``.
+
+Every function here is warning-free on the whole line (``0``, ``inf``, huge and tiny values):
+NumPy's floating-point warnings are suppressed where a branch that is later discarded would
+divide by zero or overflow.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lcn.errors import FilterError
+
+__all__ = [
+    "INF",
+    "chordal",
+    "chordal1",
+    "cluster",
+    "cluster_by_multiplicity",
+    "form_from_roots",
+    "is_inf",
+    "is_real_point",
+    "mean_point",
+    "power",
+    "power1",
+    "real_point",
+    "roots",
+]
+
+ComplexArray = NDArray[np.complex128]
+FloatArray = NDArray[np.float64]
+
+#: The point ``[1 : 0]`` of the projective line.
+INF = complex(math.inf, 0.0)
+
+
+def is_inf(z: Any) -> Any:
+    """Elementwise: is ``z`` the point at infinity (either part infinite)?"""
+    return np.isinf(np.real(z)) | np.isinf(np.imag(z))
+
+
+def chordal(a: Any, b: Any) -> Any:
+    """Chordal distance on the Riemann sphere, broadcasting ``a`` against ``b`` (``inf``
+    allowed; values in ``[0, 1]``)."""
+    a = np.asarray(a, dtype=np.complex128)
+    b = np.asarray(b, dtype=np.complex128)
+    ia, ib = is_inf(a), is_inf(b)
+    a0 = np.where(ia, 0, a)
+    b0 = np.where(ib, 0, b)
+    ha, hb = np.hypot(1.0, np.abs(a0)), np.hypot(1.0, np.abs(b0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        # |a - b| may overflow for two huge finite points; their distance is then below
+        # 1/|a| + 1/|b|, computed from the reciprocals instead
+        d = np.abs(a0 - b0) / (ha * hb)
+        bad = ~np.isfinite(d)
+        if np.any(bad):
+            inv = np.abs(1.0 / np.where(a0 == 0, 1, a0) - 1.0 / np.where(b0 == 0, 1, b0))
+            d = np.where(bad, inv * (np.abs(a0) / ha) * (np.abs(b0) / hb), d)
+    d = np.where(ia & ~ib, 1.0 / hb, d)
+    d = np.where(ib & ~ia, 1.0 / ha, d)
+    return np.where(ia & ib, 0.0, d)
+
+
+def chordal1(a: complex, b: complex) -> float:
+    """Scalar :func:`chordal` (the fast path for Python complex numbers)."""
+    ia = math.isinf(a.real) or math.isinf(a.imag)
+    ib = math.isinf(b.real) or math.isinf(b.imag)
+    if ia or ib:
+        if ia and ib:
+            return 0.0
+        return 1.0 / math.hypot(1.0, abs(b if ia else a))
+    ha, hb = math.hypot(1.0, abs(a)), math.hypot(1.0, abs(b))
+    diff = abs(a - b)
+    if math.isinf(diff):  # two huge points: use the reciprocals (see chordal)
+        return abs(1.0 / a - 1.0 / b) * (abs(a) / ha) * (abs(b) / hb)
+    return diff / (ha * hb)
+
+
+def power1(p: complex, S: int) -> complex:
+    """``p^S`` on the projective line without overflow (``inf^S = inf``), scalar."""
+    if math.isinf(p.real) or math.isinf(p.imag):
+        return INF
+    if abs(p) <= 1:
+        return p**S
+    q = (1.0 / p) ** S
+    return INF if q == 0 else 1.0 / q
+
+
+def power(p: Any, S: int) -> Any:
+    """``p^S`` on the projective line without overflow, elementwise (``inf^S = inf``; a
+    finite point whose power overflows is ``inf``)."""
+    p = np.asarray(p, dtype=np.complex128)
+    inf = is_inf(p)
+    small = np.abs(p) <= 1
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        inv = np.where(small | inf, 1.0, 1.0 / np.where(p == 0, 1.0, p)) ** S
+        big = np.where(inv == 0, INF, 1.0 / np.where(inv == 0, 1.0, inv))
+        out = np.where(small, np.where(small, p, 0) ** S, big)
+    return np.where(inf, INF, out)
+
+
+def mean_point(ps: Any) -> complex:
+    """Average of nearby points of the line, in the chart where they are bounded (the chart
+    at ``inf`` when they are large, so a cluster at ``inf`` averages to ``inf``)."""
+    ps = np.asarray(ps, dtype=np.complex128).ravel()
+    infm = is_inf(ps)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if np.any(infm):
+            fin = ps[~infm]
+            if fin.size == 0 or np.mean(np.abs(1.0 / np.where(fin == 0, 1.0, fin))) < 1.0:
+                inv = np.where(infm, 0.0, 1.0 / np.where(ps == 0, 1.0, ps))
+                m = complex(np.mean(inv))
+                return INF if m == 0 else 1.0 / m
+        if np.mean(np.abs(ps)) <= 1.0 or np.any(ps == 0):
+            # bounded points, or a cluster holding 0 itself: the chart at 0 is the one to use
+            return complex(np.mean(ps))
+        m = complex(np.mean(1.0 / ps))
+    return INF if m == 0 else 1.0 / m
+
+
+def is_real_point(h: complex, thr: float) -> bool:
+    """``h`` is within chordal distance ``thr`` of its conjugate (``inf`` is real)."""
+    h = complex(h)
+    return chordal1(h, h.conjugate()) <= thr
+
+
+def real_point(h: complex) -> complex:
+    """The real point nearest to ``h`` in the chart of ``h``: ``Re h`` (``inf`` stays)."""
+    return INF if is_inf(h) else complex(complex(h).real, 0.0)
+
+
+def roots(f: Any, argument: str = "filter") -> ComplexArray:
+    """Float roots of a nonzero binary form on the projective line, with multiplicity
+    (``INF`` for ``[1 : 0]``, once per vanishing leading coefficient, ``0`` once per vanishing
+    trailing one).
+
+    The remaining core is solved by :func:`numpy.roots` in the chart whose leading coefficient
+    is the larger end coefficient (roots of modulus above 1 are then computed as reciprocals),
+    after scaling by ``max |c|``. A core whose companion matrix still overflows (coefficients
+    spanning more than the float64 range relative to the end coefficients) raises
+    :class:`lcn.errors.FilterError` naming ``argument``: its roots are not representable."""
+    c = np.asarray(f, dtype=np.float64)
+    if c.ndim != 1 or not np.all(np.isfinite(c)):
+        raise FilterError(argument, "must be a finite 1-D coefficient vector")
+    nz = np.flatnonzero(c)
+    if nz.size == 0:
+        raise FilterError(argument, "is the zero form, whose roots are the whole line")
+    lead, trail = int(nz[0]), len(c) - 1 - int(nz[-1])
+    core = c[lead : len(c) - trail]
+    core = core / float(np.max(np.abs(core)))
+    r = np.zeros(0, dtype=np.complex128)
+    if core.size > 1:
+        flip = abs(core[0]) < abs(core[-1])
+        work = core[::-1] if flip else core
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            companion_ok = bool(np.all(np.isfinite(work[1:] / work[0])))
+        if not companion_ok:
+            raise FilterError(
+                argument,
+                "has coefficients spanning more than the float64 range relative to its end "
+                "coefficients, so its roots cannot be computed in floating point; rescale the "
+                "variables or give exact coefficients to lcn.geometry.membership",
+            )
+        try:
+            with np.errstate(all="ignore"):
+                r = np.roots(work).astype(np.complex128)
+        except np.linalg.LinAlgError:
+            raise FilterError(
+                argument, "has roots that the float eigenvalue solver cannot resolve; give "
+                "exact coefficients to lcn.geometry.membership"
+            ) from None
+        if flip:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.where(r == 0, INF, 1.0 / np.where(r == 0, 1.0, r))
+    return np.concatenate([np.full(lead, INF), r, np.zeros(trail, dtype=np.complex128)])
+
+
+def form_from_roots(points: Sequence[complex], mults: Sequence[int] | None = None
+                    ) -> ComplexArray:
+    """Coefficients (``x^n, ..., y^n``) of ``prod (x - t y)^m`` over the points ``t`` (``y`` for
+    ``t = inf``), each linear factor scaled to unit size so that nothing overflows; the
+    overall scale is therefore arbitrary (only the point of ``P(R[x,y]_n)`` is meant)."""
+    c = np.ones(1, dtype=np.complex128)
+    ms = [1] * len(points) if mults is None else list(mults)
+    for t, m in zip(points, ms, strict=True):
+        t = complex(t)
+        if math.isinf(t.real) or math.isinf(t.imag):
+            fac = np.array([0.0, 1.0], dtype=np.complex128)
+        elif abs(t) <= 1:
+            fac = np.array([1.0, -t], dtype=np.complex128)
+        else:
+            fac = np.array([1.0 / t, -1.0], dtype=np.complex128)
+        for _ in range(int(m)):
+            c = np.convolve(c, fac)
+    return c
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.p = list(range(n))
+
+    def find(self, a: int) -> int:
+        while self.p[a] != a:
+            self.p[a] = self.p[self.p[a]]
+            a = self.p[a]
+        return a
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.p[max(ra, rb)] = min(ra, rb)
+
+    def groups(self) -> list[list[int]]:
+        g: dict[int, list[int]] = {}
+        for i in range(len(self.p)):
+            g.setdefault(self.find(i), []).append(i)
+        return list(g.values())
+
+
+def cluster(distances: FloatArray, radius: float) -> list[list[int]]:
+    """Single-linkage clusters of ``n`` points from their ``(n, n)`` distance matrix: two
+    points are in one cluster when a chain of steps ``<= radius`` joins them. Clusters are
+    listed by their smallest index, members in increasing order."""
+    n = distances.shape[0]
+    uf = _UnionFind(n)
+    ii, jj = np.nonzero(np.triu(distances <= radius, 1))
+    for a, b in zip(ii.tolist(), jj.tolist(), strict=True):
+        uf.union(a, b)
+    return uf.groups()
+
+
+def cluster_by_multiplicity(points: ComplexArray, tol: float) -> list[tuple[complex, int]]:
+    """Distinct roots with multiplicities from float roots of a perturbed form.
+
+    A root of multiplicity ``m`` of a form perturbed by ``tol`` (relative) splits into ``m``
+    roots about ``tol^(1/m)`` apart, so clusters are merged agglomeratively: two clusters of
+    sizes ``a`` and ``b`` merge when their closest points are within chordal distance
+    ``tol^(1/(a+b))``, the pair furthest inside its radius first, until no pair qualifies.
+    Each cluster is reported as (its mean in the bounded chart, its size); a cluster holding
+    ``inf`` is ``inf``."""
+    pts = np.asarray(points, dtype=np.complex128).ravel()
+    groups: list[list[int]] = [[i] for i in range(pts.size)]
+    if pts.size == 0:
+        return []
+    D = chordal(pts[:, None], pts[None, :])
+    while len(groups) > 1:
+        best: tuple[float, int, int] | None = None
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                link = float(D[np.ix_(groups[a], groups[b])].min())
+                ratio = link / tol ** (1.0 / (len(groups[a]) + len(groups[b])))
+                if ratio <= 1.0 and (best is None or ratio < best[0]):
+                    best = (ratio, a, b)
+        if best is None:
+            break
+        _, a, b = best
+        groups[a] = groups[a] + groups.pop(b)
+    return [(INF if np.any(is_inf(pts[g])) else mean_point(pts[g]), len(g)) for g in groups]

@@ -1,0 +1,325 @@
+"""Root-orbit starting points for :func:`nearest` (MATH.md 3-4: hyperroots of order ``S`` are
+orbits of ``S``-th roots of unity among the roots of ``f``).
+
+The roots of the target are assigned to levels top-down, cheapest complete orbit first, kept
+closed under conjugation; each level's hyperroots are split among its layers and every layer
+polynomial is expanded. A bottom stride-one layer is then solved by least squares."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lcn import _projective as P
+from lcn.geometry.numerical.levels import Level
+from lcn.geometry.numerical.model import BatchModel
+
+FloatArray = NDArray[np.float64]
+ComplexArray = NDArray[np.complex128]
+
+
+def _robust_hyperroot(hs: ComplexArray) -> complex:
+    """Hyperroot of a matched orbit: the mean of the ``S``-th powers that agree with their
+    medoid (a root displaced by noise, or a wrong match, must not drag the estimate)."""
+    if hs.size <= 2:
+        return P.mean_point(hs)
+    D = P.chordal(hs[:, None], hs[None, :])
+    med = int(np.argmin(D.sum(axis=1)))
+    dev = D[med]
+    scale = max(float(np.median(dev)), 1e-15)
+    return P.mean_point(hs[dev <= 3 * scale])
+
+
+class _Points:
+    """Roots with the pieces of the chordal metric precomputed (for many lookups)."""
+
+    def __init__(self, pts: ComplexArray) -> None:
+        self.pts = pts
+        self.infm = P.is_inf(pts)
+        self.fin = np.where(self.infm, 0, pts)
+        self.hyp = np.hypot(1.0, np.abs(self.fin))
+
+
+def _match(P: _Points, avail: NDArray[np.bool_], targets: ComplexArray
+           ) -> tuple[list[int], float] | None:
+    """Greedily match each target point to the nearest available root (each used once)."""
+    avail = avail.copy()
+    out: list[int] = []
+    dists: list[float] = []
+    infm, fin_pts, hyp = P.infm, P.fin, P.hyp
+    for t in targets:
+        idx = np.flatnonzero(avail)
+        if idx.size == 0:
+            return None
+        t = complex(t)
+        if math.isinf(t.real) or math.isinf(t.imag):
+            dist = np.where(infm[idx], 0.0, 1.0 / hyp[idx])
+        else:
+            dist = np.abs(t - fin_pts[idx]) / (math.hypot(1.0, abs(t)) * hyp[idx])
+            if infm.any():
+                dist = np.where(infm[idx], 1.0 / math.hypot(1.0, abs(t)), dist)
+        j = int(np.argmin(dist))
+        out.append(int(idx[j]))
+        dists.append(float(dist[j]))
+        avail[idx[j]] = False
+    return out, _robust_cost(np.array(dists))
+
+
+def _robust_cost(dists: Any) -> float:
+    """Cost of an orbit from its match distances (last axis): the sum without the largest,
+    plus a tenth of the largest, once there are two or more. A true orbit with one root
+    displaced by noise then stays cheaper than an accidental near-orbit."""
+    d = np.sort(np.asarray(dists, dtype=np.float64), axis=-1)
+    if d.shape[-1] < 2:
+        return d.sum(axis=-1)  # type: ignore[no-any-return]
+    return d[..., :-1].sum(axis=-1) + 0.1 * d[..., -1]  # type: ignore[no-any-return]
+
+
+def _select_level(
+    pts: ComplexArray,
+    alive: NDArray[np.bool_],
+    S: int,
+    n: int,
+    e: int,
+    rng: np.random.Generator,
+    noise: float,
+    real_thr: float,
+) -> tuple[list[complex], list[complex]]:
+    """Pick ``n`` hyperroots of order ``S`` from the alive roots (marking them used): complete
+    (or nearly complete) orbits of the ``S``-th roots of unity, cheapest first, closed under
+    conjugation (a nonreal orbit is taken together with the orbit of the conjugates; when only
+    one more is needed it is projected to the real line). At least ``e`` are made real by
+    collapsing the most nearly real conjugate pairs into double real hyperroots."""
+    zeta = np.exp(2j * np.pi * np.arange(1, S) / S)
+    PP = _Points(pts)
+    reals: list[complex] = []
+    pairs: list[complex] = []
+    count = 0
+    heap: list[tuple[float, int, str, int]] = []
+    tie = itertools.count()
+
+    def perturb(c: float) -> float:
+        if noise == 0:
+            return c
+        return c * math.exp(noise * rng.standard_normal()) + 1e-9 * rng.random()
+
+    def special_members(point: complex) -> list[int] | None:
+        idx = np.flatnonzero(alive)
+        if idx.size < S:
+            return None
+        dist = P.chordal(point, pts[idx])
+        return [int(i) for i in idx[np.argsort(dist, kind="stable")[:S]]]
+
+    def rebuild() -> None:
+        idx = np.flatnonzero(alive)
+        P_ = pts[idx]
+        if S > 1 and idx.size:
+            fin = ~PP.infm[idx] & (P_ != 0)
+            rot = np.where(fin, P_, 0)[:, None] * zeta[None, :]  # |rot| = |P_|
+            D = np.abs(rot[:, :, None] - PP.fin[idx][None, None, :]) / (
+                PP.hyp[idx][:, None, None] * PP.hyp[idx][None, None, :])
+            inf_cols = PP.infm[idx]
+            if inf_cols.any():  # chordal distance to inf
+                D[:, :, inf_cols] = 1.0 / PP.hyp[idx][:, None, None]
+            D[np.arange(idx.size), :, np.arange(idx.size)] = np.inf
+            est = np.where(fin, _robust_cost(D.min(axis=2)), np.inf)
+        else:
+            est = np.zeros(idx.size)
+        for i, c in zip(idx, est, strict=True):
+            if np.isfinite(c):
+                heapq.heappush(heap, (perturb(float(c)), next(tie), "pt", int(i)))
+        if S == 1 or idx.size < S:
+            return
+        # the hyperroots 0 and inf need S roots near the point (chordal distance to 0 is
+        # |p| / hyp, to inf 1 / hyp)
+        d0 = np.abs(PP.fin[idx]) / PP.hyp[idx]
+        dinf = np.where(PP.infm[idx], 0.0, 1.0 / PP.hyp[idx])
+        for kind, dist in (("zero", d0), ("inf", dinf)):
+            c = float(np.sum(np.partition(dist, S - 1)[:S]))
+            if c <= 0.5 * S:
+                heapq.heappush(heap, (perturb(c), next(tie), kind, -1))
+
+    rebuild()
+    while count < n:
+        if not heap:
+            rebuild()
+            if not heap:
+                break
+        key, _, kind, i = heapq.heappop(heap)
+        if kind in ("zero", "inf"):
+            point = 0j if kind == "zero" else P.INF
+            mem = special_members(point)
+            if mem is None:
+                continue
+            c = perturb(float(np.sum(P.chordal(point, pts[mem]))))
+            if heap and c > heap[0][0] * 1.0001 + 1e-15:
+                heapq.heappush(heap, (c, next(tie), kind, -1))
+                continue
+            alive[mem] = False
+            reals.append(point)
+            count += 1
+            nxt = special_members(point)
+            if nxt is not None:
+                heapq.heappush(heap, (perturb(float(np.sum(P.chordal(point, pts[nxt])))),
+                                      next(tie), kind, -1))
+            continue
+        if not alive[i]:
+            continue
+        avail = alive.copy()
+        avail[i] = False
+        m = _match(PP, avail, pts[i] * zeta) if S > 1 else ([], 0.0)
+        if m is None:
+            continue
+        members = [i, *m[0]]
+        c = perturb(m[1])
+        if heap and c > heap[0][0] * 1.0001 + 1e-15:
+            heapq.heappush(heap, (c, next(tie), "pt", i))
+            continue
+        h = _robust_hyperroot(P.power(pts[members], S))
+        if P.is_real_point(h, real_thr) or n - count == 1:
+            alive[members] = False
+            reals.append(P.real_point(h))
+            count += 1
+            continue
+        avail = alive.copy()
+        avail[members] = False
+        m2 = _match(PP, avail, np.conj(pts[members]))
+        # the conjugate orbit must be (nearly) present; when it is farther than the members
+        # are from being a conjugation-closed orbit (e.g. its roots were taken by a higher
+        # level), project this orbit to a real hyperroot instead
+        c_proj = 0.5 * float(np.sum(P.chordal(pts[members], np.conj(pts[members]))))
+        if m2 is None or perturb(m2[1]) > c_proj:
+            alive[members] = False
+            reals.append(P.real_point(h))
+            count += 1
+            continue
+        alive[members] = False
+        alive[m2[0]] = False
+        pairs.append(complex(h.real, abs(h.imag)))
+        count += 2
+    pairs.sort(key=lambda h: P.chordal1(h, h.conjugate()))
+    while len(reals) < e and pairs:
+        h = pairs.pop(0)
+        reals += [P.real_point(h)] * 2
+    return reals, pairs
+
+
+def _distribute(
+    level: Level, reals: list[complex], pairs: list[complex], rng: np.random.Generator,
+    randomize: bool,
+) -> list[list[complex]]:
+    """Split a level's hyperroots among its original layers, conjugation-closed per layer:
+    each odd layer gets one real hyperroot, the rest go in pairs (two reals or ``h, conj h``)."""
+    reals, pairs = list(reals), list(pairs)
+    if randomize:
+        rng.shuffle(reals)  # type: ignore[arg-type]
+        rng.shuffle(pairs)  # type: ignore[arg-type]
+    out: list[list[complex]] = [[] for _ in level.degrees]
+    for li, d in enumerate(level.degrees):
+        if d % 2 and reals:
+            out[li].append(reals.pop())
+    units: list[tuple[complex, complex]] = []
+    while len(reals) >= 2:
+        units.append((reals.pop(), reals.pop()))
+    units += [(h, complex(np.conj(h))) for h in pairs]
+    if randomize:
+        order = rng.permutation(len(units))
+        units = [units[int(j)] for j in order]
+    leftovers = list(reals)
+    for li, d in enumerate(level.degrees):
+        while len(out[li]) + 1 < d and units:
+            out[li] += list(units.pop())
+    # whatever is left (only after a failed projection) fills the layers that still need roots
+    rest = [h for u in units for h in u] + leftovers
+    for li, d in enumerate(level.degrees):
+        while len(out[li]) < d and rest:
+            out[li].append(rest.pop())
+    return out
+
+
+def orbit_theta(
+    pts: ComplexArray,
+    levels: Sequence[Level],
+    model: BatchModel,
+    rng: np.random.Generator,
+    noise: float,
+    real_thr: float,
+    randomize: bool,
+) -> FloatArray:
+    """One root-orbit starting point: assign the roots to levels top-down, split each level's
+    hyperroots among its layers, and expand every layer polynomial (real parts). A bottom
+    level (``S = 1``) with a single layer is left at ones: :func:`init_batch` solves for it
+    by least squares."""
+    alive = np.ones(len(pts), dtype=bool)
+    theta = np.zeros(model.P)
+    skip = _ls_layer_index(levels)
+    for lv in sorted(levels, key=lambda lv: -lv.S):
+        if skip is not None and lv.layers == (skip,):
+            theta[model.offsets[skip] : model.offsets[skip] + model.ks[skip]] = 1.0
+            continue
+        if lv.n == 0:
+            parts: list[list[complex]] = [[] for _ in lv.degrees]
+        else:
+            reals, pairs = _select_level(pts, alive, lv.S, lv.n, lv.e, rng, noise, real_thr)
+            parts = _distribute(lv, reals, pairs, rng, randomize)
+        for li, hs in zip(lv.layers, parts, strict=True):
+            k = model.ks[li]
+            c = P.form_from_roots(hs[: k - 1]).real
+            if c.size < k:  # only when the roots ran out: pad generically
+                c = np.concatenate([c, 0.1 * rng.standard_normal(k - c.size)])
+            theta[model.offsets[li] : model.offsets[li] + k] = c
+    return theta
+
+
+def _ls_layer_index(levels: Sequence[Level]) -> int | None:
+    """The layer solved by least squares in the starting points: the only layer of a bottom
+    level with ``S = 1`` and positive degree (``mu`` is linear in it)."""
+    lv = levels[0]
+    if lv.S == 1 and len(lv.layers) == 1 and lv.n > 0 and len(levels) > 1:
+        return lv.layers[0]
+    return None
+
+
+def init_batch(model: BatchModel, levels: Sequence[Level], theta: FloatArray, f: FloatArray,
+                C: FloatArray | None) -> FloatArray:
+    """Finish starting points: the least-squares layer (given the others) when there is one,
+    else the best overall scalar."""
+    li = _ls_layer_index(levels)
+    if li is None:
+        return fit_scale(model, theta, f, C)
+    o, k = model.offsets[li], model.ks[li]
+    _, J = model.mu_jac(theta)
+    A = J[:, :, o : o + k]
+    fc = f
+    if C is not None:
+        A, fc = np.matmul(C, A), C @ f
+    AT = A.transpose(0, 2, 1)
+    G = AT @ A
+    G[:, np.arange(k), np.arange(k)] += 1e-14 * np.trace(G, axis1=1, axis2=2)[:, None] + 1e-300
+    rhs = AT @ fc
+    theta = theta.copy()
+    theta[:, o : o + k] = np.linalg.solve(G, rhs[..., None])[..., 0]
+    return theta
+
+
+def fit_scale(model: BatchModel, theta: FloatArray, f: FloatArray, C: FloatArray | None
+               ) -> FloatArray:
+    """Multiply layer 1 by the least-squares scalar so that ``mu`` best fits ``f``."""
+    m = model.mu(theta)
+    if C is not None:
+        m, fc = m @ C.T, C @ f
+    else:
+        fc = f
+    num = m @ fc
+    den = np.einsum("bn,bn->b", m, m)
+    c = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+    theta = theta.copy()
+    theta[:, : model.ks[0]] *= c[:, None]
+    return theta
+
