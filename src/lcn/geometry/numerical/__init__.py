@@ -3,11 +3,11 @@
 Exact membership of a float vector in a lower-dimensional set is meaningless, so this package
 answers the questions that make sense for measured or trained filters:
 
-* :func:`nearest` (:mod:`.nearest`): the nearest point of the function space ``M`` (or of its
+* :func:`nearest` (:mod:`.nearest_point`): the nearest point of the function space ``M`` (or of its
   Zariski closure) to a filter, in the Euclidean norm or in the norm of a positive definite
   matrix, with a factorization into layer filters and a certificate (first-order optimality,
   number of starts, agreement of the two best starts);
-* :func:`classify` (:mod:`.classify`): the categories of :data:`lcn.geometry.exact.CATEGORIES`
+* :func:`classify` (:mod:`.classification`): the categories of :data:`lcn.geometry.exact.CATEGORIES`
   decided from the numerical root structure of the filter with a stated tolerance,
   ``"undecided"`` (and the categories in play) when the verdict changes within a factor
   :data:`CLASSIFY_MARGIN` of it;
@@ -16,18 +16,18 @@ answers the questions that make sense for measured or trained filters:
 
 The files read bottom-up: ``levels`` (blocks of the architecture), ``model`` (batched ``mu``
 and Jacobian), ``lm`` (Levenberg-Marquardt), ``starts`` (root-orbit starting points),
-``factorization`` (filters from hyperroots), ``nearest``; ``snap`` (root configurations at a
-tolerance), ``decide`` (their exact category), ``classify``; ``rank``. Points of the
+``factorization`` (filters from hyperroots), ``nearest_point``; ``snap`` (root configurations at a
+tolerance), ``decide`` (their exact category), ``classification``; ``rank``. Points of the
 projective line and their chordal distances come from :mod:`lcn._projective`.
 """
 
-from lcn.geometry.numerical.classify import (
+from lcn.geometry.numerical.classification import (
     CLASSIFY_MARGIN,
     CLASSIFY_TOL,
     Classification,
     classify,
 )
-from lcn.geometry.numerical.nearest import NEAREST_TOL, NearestResult, nearest
+from lcn.geometry.numerical.nearest_point import NEAREST_TOL, NearestResult, nearest
 from lcn.geometry.numerical.rank import RANK_RTOL, RankResult, jacobian_rank
 
 __all__ = [

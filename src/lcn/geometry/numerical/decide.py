@@ -22,11 +22,16 @@ from lcn.geometry.numerical.levels import Level
 ComplexArray = NDArray[np.complex128]
 
 
+#: Chordal tolerance (in root space) of the coincidences a snapped configuration holds to
+#: roundoff: equal points, conjugate pairs, points related by a root of unity. Every test below
+#: uses this one number in this one metric, so orbits, their reality and their covers agree.
 _REL_TOL = 1e-12
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """The category of one configuration, with the data behind it (MATH.md 4-5)."""
+
     category: str
     component: tuple[int, ...] | None
     in_closure: bool
@@ -35,43 +40,101 @@ class Verdict:
     real_roots: int
 
 
-def is_real_value(h: complex) -> bool:
-    return bool(P.is_inf(h)) or abs(h.imag) <= _REL_TOL * (1.0 + abs(h))
+@dataclass(frozen=True)
+class Orbit:
+    """A finite nonzero hyperroot of order ``S``: the orbit of ``rep`` under the ``S``-th roots
+    of unity, present with multiplicity ``mult`` (the least on the orbit); ``real`` when the
+    orbit is closed under conjugation, i.e. ``h = rep^S`` is real, of sign ``sign``."""
+
+    rep: complex
+    mult: int
+    real: bool
+    sign: int
 
 
-def _hyperroots(values: ComplexArray, mults: Sequence[int], S: int
-                ) -> tuple[list[tuple[complex, int]], int, int]:
-    """``I_S(F)`` of a configuration as level hyperroots: the finite nonzero ``h = p^S`` whose
-    whole orbit of ``S`` points is present, with the least multiplicity on the orbit; and the
-    multiplicities of 0 and inf rounded down to multiples of ``S`` (MATH.md 4), in orbits."""
-    m0 = minf = 0
-    fin: list[tuple[complex, int]] = []
-    for v, m in zip(values.tolist(), mults, strict=True):
-        if math.isinf(v.real) or math.isinf(v.imag):
-            minf += int(m)
-        elif v == 0:
-            m0 += int(m)
-        else:
-            fin.append((complex(v), int(m)))
-    groups: list[tuple[complex, list[int]]] = []
-    for v, m in fin:
-        h = P.power1(v, S)
-        for g in groups:
-            if P.chordal1(g[0], h) <= S * _REL_TOL:
-                g[1].append(m)
-                break
-        else:
-            groups.append((h, [m]))
-    out = [(P.real_point(h) if is_real_value(h) else h, min(ms))
-           for h, ms in groups if len(ms) == S]
-    return out, m0 // S, minf // S
+def _conj_map(pts: ComplexArray) -> NDArray[np.int64]:
+    """Index of the point nearest to the conjugate of each point (an involution when the
+    configuration is closed under conjugation, as snapped configurations are)."""
+    if pts.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.argmin(P.chordal(np.conj(pts)[:, None], pts[None, :]), axis=1)  # type: ignore[no-any-return]
 
 
-def _lookup(hs: Sequence[tuple[complex, int]], h: complex) -> int:
-    for i, (v, _) in enumerate(hs):
-        if P.chordal1(v, h) <= 10 * _REL_TOL:
-            return i
-    return -1
+def _merge(units: list[list[int]], pts: ComplexArray, conj: NDArray[np.int64], S: int
+           ) -> list[list[int]]:
+    """Merge units (lists of point indices) whose first points are related by an ``S``-th
+    root of unity (chordally within :data:`_REL_TOL`). The distance is symmetrized under
+    conjugation, so merging is conjugation-equivariant: the conjugate of a group is a group."""
+    if not units:
+        return []
+    unit_of = np.empty(pts.size, dtype=np.int64)
+    for u, mem in enumerate(units):
+        unit_of[mem] = u
+    first = [u[0] for u in units]
+    reps = pts[first]
+    D = P.orbit_distance(reps, reps, S)
+    cu = unit_of[conj[first]]
+    D = np.maximum(D, D[np.ix_(cu, cu)])
+    return [[m for g in grp for m in units[g]] for grp in P.cluster(D, _REL_TOL)]
+
+
+def _merge_coincident(values: ComplexArray, mults: Sequence[int]
+                      ) -> tuple[ComplexArray, list[int]]:
+    """Points within :data:`_REL_TOL` of each other (conjugation-equivariantly) become one,
+    multiplicities added: no two distinct points of the configuration are equal to roundoff."""
+    vals = np.asarray(values, dtype=np.complex128)
+    groups = _merge([[i] for i in range(vals.size)], vals, _conj_map(vals), 1)
+    return (np.array([vals[g[0]] for g in groups], dtype=np.complex128),
+            [int(sum(mults[i] for i in g)) for g in groups])
+
+
+#: Per level: orbits, the index of each orbit's cover one level up, orbits at 0 and at inf.
+_LevelData = tuple[list[Orbit], list[int], int, int]
+
+
+def level_orbits(values: ComplexArray, mults: Sequence[int], Ss: Sequence[int]
+                 ) -> list[_LevelData]:
+    """``I_{S_j}(F)`` of a configuration without coincident points (see
+    :func:`_merge_coincident`) for increasing strides ``Ss``, each dividing the next, as
+    hyperroots (MATH.md 4). Built bottom-up so that the levels agree by construction: the
+    groups of a level are unions of groups of the level below related by roots of unity.
+    Per level: the complete orbits (groups of exactly ``S`` points) as :class:`Orbit`; for
+    each orbit the index of the complete orbit of the next level holding it (``-1``: none);
+    and the multiplicities of 0 and inf rounded down to multiples of ``S``, in orbits."""
+    vs = values.tolist()
+    is_inf = [math.isinf(v.real) or math.isinf(v.imag) for v in vs]
+    fin = [i for i, v in enumerate(vs) if not is_inf[i] and v != 0]
+    m0 = sum(int(mults[i]) for i, v in enumerate(vs) if not is_inf[i] and v == 0)
+    minf = sum(int(mults[i]) for i in range(len(vs)) if is_inf[i])
+    pts = values[fin]
+    mult = np.array([int(mults[i]) for i in fin], dtype=np.int64)
+    conj = _conj_map(pts)
+    units: list[list[int]] = [[t] for t in range(pts.size)]
+    levels: list[tuple[list[Orbit], list[list[int]], int, int]] = []
+    for S in Ss:
+        units = _merge(units, pts, conj, S)
+        group_of = np.empty(pts.size, dtype=np.int64)
+        for u, mem in enumerate(units):
+            group_of[mem] = u
+        orbs, members = [], []
+        for mem in units:
+            if len(mem) != S:
+                continue
+            rep = complex(pts[mem[0]])
+            real = bool(group_of[conj[mem[0]]] == group_of[mem[0]])
+            h = P.power1(rep, S)
+            orbs.append(Orbit(rep, int(mult[mem].min()), real,
+                              (1 if h.real > 0 else -1) if real else 0))
+            members.append(mem)
+        levels.append((orbs, members, m0 // S, minf // S))
+    out = []
+    for j, (orbs, members, a, b) in enumerate(levels):
+        cover = [-1] * len(orbs)
+        if j + 1 < len(levels):
+            where = {m: t for t, mem in enumerate(levels[j + 1][1]) for m in mem}
+            cover = [where.get(mem[0], -1) for mem in members]
+        out.append((orbs, cover, a, b))
+    return out
 
 
 def decide(values: ComplexArray, mults: Sequence[int], levels: Sequence[Level]) -> Verdict:
@@ -89,80 +152,92 @@ def decide(values: ComplexArray, mults: Sequence[int], levels: Sequence[Level]) 
       has fewer than ``e`` distinct real hyperroots of odd multiplicity in its piece (MATH.md
       6); a singular point by the local degenerations of :func:`_orbits.singular_boundary`.
     """
+    values, mults = _merge_coincident(values, mults)
     real_roots = sum(int(m) for v, m in zip(values.tolist(), mults, strict=True)
-                     if is_real_value(complex(v)))
-    isd_all = []
-    for lv in levels:
-        h0, a0, b0 = _hyperroots(values, mults, lv.S)
-        isd_all.append(lv.S * (sum(mu for _, mu in h0) + a0 + b0))
-    isd = tuple(isd_all)
-    keep = [j for j, lv in enumerate(levels) if lv.n > 0]
+                     if P.chordal1(complex(v), complex(v).conjugate()) <= _REL_TOL)
+    isd = tuple(lv.S * (sum(o.mult for o in h) + a + b) for lv, (h, _, a, b)
+                in zip(levels, level_orbits(values, mults, [lv.S for lv in levels]),
+                       strict=True))
+    keep = [lv for lv in levels if lv.n > 0]
     if not keep:
         return Verdict("interior", None, True, True, isd, real_roots)
-    D = [levels[j].n for j in keep]
-    S = [levels[j].S for j in keep]
-    e = [levels[j].e for j in keep]
-    m = len(keep)
-    data = [_hyperroots(values, mults, Sj) for Sj in S]
-    slack = _orbits.slacks(D, S, [sum(mu for _, mu in h) + a + b for h, a, b in data])
+    D, S, e = [lv.n for lv in keep], [lv.S for lv in keep], [lv.e for lv in keep]
+    data = level_orbits(values, mults, S)
+    slack = _orbits.slacks(D, S, [sum(o.mult for o in h) + a + b for h, _, a, b in data])
     if slack is None:
         return Verdict("outside", None, False, False, isd, real_roots)
-    specials = _orbits.piece_specials(S, [a for _, a, _ in data], [b for _, _, b in data])
-    z0s, zinfs = [z0 for z0, _ in specials], [zinf for _, zinf in specials]
-    pieces: list[list[tuple[complex, int]]] = []
-    cover: list[list[int]] = []  # index of the covering hyperroot one level up, or -1
-    for j, (h, _, _) in enumerate(data):
-        if j + 1 < m:
-            hn = data[j + 1][0]
-            idx = [_lookup(hn, P.power1(c, S[j + 1] // S[j])) for c, _ in h]
-            pieces.append([(c, mu - (hn[i][1] if i >= 0 else 0))
-                           for (c, mu), i in zip(h, idx, strict=True)])
-            cover.append(idx)
-        else:
-            pieces.append(list(h))
-            cover.append([-1] * len(h))
-    counts = []
-    for j in range(m):
-        pos = sum(nu for c, nu in pieces[j] if is_real_value(c) and c.real > 0)
-        neg = sum(nu for c, nu in pieces[j] if is_real_value(c) and c.real < 0)
-        counts.append((pos, neg, z0s[j] + zinfs[j]))
-    # float-snapped orbit data: clamp rather than assert (see _orbits.greedy)
-    if not _orbits.greedy(D, S, slack, counts, e, strict=False)[0]:
+    lv_data = _Pieces.of(data, S)
+    if not _orbits.greedy(D, S, slack, lv_data.counts(), e)[0]:
         return Verdict("outside", None, True, False, isd, real_roots)
     singular = any(sl > 0 for sl in slack[1:])
-    comp = None
-    kind: str | None = None
     if singular:
-        full = [0] * len(levels)
-        for jj, j in enumerate(keep):
-            full[j] = sum(nu for _, nu in pieces[jj]) + z0s[jj] + zinfs[jj]
-        comp = tuple(full)
-        forest: list[list[_orbits.Group]] = []
-        group_of: list[dict[int, int]] = []  # hyperroot index -> group index, per level
-        for j in range(m - 1, -1, -1):
-            h, a, b = data[j]
-            up = forest[0] if forest else []
-            up_map = group_of[0] if group_of else {}
-            gmap: dict[int, int] = {}
-            groups = _orbits.special_groups(up, a, z0s[j], b, zinfs[j])
-            for t, ((c, mu), (_, nu)) in enumerate(zip(h, pieces[j], strict=True)):
-                if not is_real_value(c):
-                    continue
-                par = up_map.get(cover[j][t]) if mu > nu else None
-                gmap[t] = len(groups)
-                groups.append(_orbits.Group("pos" if c.real > 0 else "neg", mu, nu, par))
-            forest.insert(0, groups)
-            group_of.insert(0, gmap)
-        piece_core = [sum(nu for _, nu in pc) for pc in pieces]
+        comp_keep = [sum(nu for _, nu in pc) + z0 + zi
+                     for pc, (z0, zi) in zip(lv_data.pieces, lv_data.specials, strict=True)]
+        it = iter(comp_keep)
+        comp: tuple[int, ...] | None = tuple(next(it) if lv.n > 0 else 0 for lv in levels)
         try:
-            kind = _orbits.singular_boundary(D, S, e, slack, forest, piece_core)
+            kind = _orbits.singular_boundary(D, S, e, slack, lv_data.forest(data),
+                                             lv_data.piece_core())
         except _orbits.TooComplex:  # the point keeps the label "singular", as in exact
             kind = None
     else:
-        odd = [sum(1 for c, nu in pc if is_real_value(c) and nu % 2) for pc in pieces]
-        if _orbits.stride1_boundary(e, specials, lambda j: (odd[j], odd[j])):
-            kind = "stride1"
+        comp = None
+        odd = [sum(1 for o, nu in pc if o.real and nu % 2) for pc in lv_data.pieces]
+        kind = ("stride1" if _orbits.stride1_boundary(e, lv_data.specials,
+                                                      lambda j: (odd[j], odd[j])) else None)
     category = {"reduced": "boundary_reduced", "stride1": "boundary_stride1"}.get(
         kind or "", "singular" if singular else "interior")
     return Verdict(category, comp, True, True, isd, real_roots)
 
+
+@dataclass(frozen=True)
+class _Pieces:
+    """The pieces ``g_j / g_{j+1}(u^r)`` of the levels (MATH.md 4-5): per level, each orbit of
+    ``g_j`` with its multiplicity not covered by the level above, the index of its cover
+    (``-1``: none), and the orbits at 0 and inf of the piece (``specials``)."""
+
+    pieces: list[list[tuple[Orbit, int]]]
+    covers: list[list[int]]
+    specials: list[tuple[int, int]]
+
+    @staticmethod
+    def of(data: Sequence[_LevelData], S: Sequence[int]) -> _Pieces:
+        pieces = []
+        for j, (h, cover, _, _) in enumerate(data):
+            above = data[j + 1][0] if j + 1 < len(data) else []
+            pieces.append([(o, o.mult - (above[i].mult if i >= 0 else 0))
+                           for o, i in zip(h, cover, strict=True)])
+        specials = _orbits.piece_specials(S, [a for _, _, a, _ in data],
+                                          [b for _, _, _, b in data])
+        return _Pieces(pieces, [d[1] for d in data], specials)
+
+    def counts(self) -> list[tuple[int, int, int]]:
+        """``(positive, negative, zero-or-inf)`` real orbits of each piece (for the greedy)."""
+        return [(sum(nu for o, nu in pc if o.sign > 0), sum(nu for o, nu in pc if o.sign < 0),
+                 z0 + zi) for pc, (z0, zi) in zip(self.pieces, self.specials, strict=True)]
+
+    def piece_core(self) -> list[int]:
+        """Degree of each piece's finite nonzero part, in orbits."""
+        return [sum(nu for _, nu in pc) for pc in self.pieces]
+
+    def forest(self, data: Sequence[_LevelData]) -> list[list[_orbits.Group]]:
+        """The real hyperroot groups of every level, linked to their covers one level up
+        (the input of :func:`lcn.geometry._orbits.singular_boundary`)."""
+        forest: list[list[_orbits.Group]] = []
+        group_of: list[dict[int, int]] = []  # orbit index -> group index, per level
+        for j in range(len(data) - 1, -1, -1):
+            _, _, a, b = data[j]
+            up = forest[0] if forest else []
+            up_map = group_of[0] if group_of else {}
+            gmap: dict[int, int] = {}
+            z0, zinf = self.specials[j]
+            groups = _orbits.special_groups(up, a, z0, b, zinf)
+            for t, (o, nu) in enumerate(self.pieces[j]):
+                if not o.real:
+                    continue
+                par = up_map.get(self.covers[j][t]) if o.mult > nu else None
+                gmap[t] = len(groups)
+                groups.append(_orbits.Group("pos" if o.sign > 0 else "neg", o.mult, nu, par))
+            forest.insert(0, groups)
+            group_of.insert(0, gmap)
+        return forest

@@ -15,31 +15,47 @@ FloatArray = NDArray[np.float64]
 ComplexArray = NDArray[np.complex128]
 
 
-def orbit_distance(a: ComplexArray, b: ComplexArray, S: int) -> NDArray[np.float64]:
-    """``min_k chordal(zeta^k a_i, b_j)`` for all pairs (``zeta = exp(2 pi i / S)``)."""
-    zeta = np.exp(2j * np.pi * np.arange(S) / S)
-    fin = ~P.is_inf(a)
-    rot = np.where(fin[:, None], np.where(fin, a, 0)[:, None] * zeta[None, :], P.INF)
-    return np.min(P.chordal(rot[:, :, None], b[None, None, :]), axis=1)
-
-
-def snap(roots: ComplexArray, S_top: int, eta: float) -> tuple[ComplexArray, list[int]]:
+def snap(roots: ComplexArray, strides: Sequence[int], eta: float
+         ) -> tuple[ComplexArray, list[int]]:
     """The configuration of ``roots`` at root-space tolerance ``eta`` (chordal): roots within
     ``eta`` merge (single linkage) into one point with their count as multiplicity; a cluster
     closed under conjugation becomes real, one within ``eta`` of 0 or inf becomes 0 or inf;
-    points within ``eta`` of a rotation of each other by an ``S_top``-th root of unity are
-    moved onto one exact orbit (a conjugation-closed group onto an orbit with real ``S_top``-th
-    power). Conjugate clusters stay exact conjugates."""
-    N = len(roots)
-    if N == 0:
+    then, for every stride ``S`` in ``strides`` (largest first), points within ``eta`` of a
+    rotation of each other by an ``S``-th root of unity are moved onto one exact orbit (a
+    conjugation-closed group onto an orbit with real ``S``-th power). Conjugate clusters stay
+    exact conjugates."""
+    if len(roots) == 0:
         return np.zeros(0, dtype=np.complex128), []
+    centers, mults, conj_of = _clusters(roots, eta)
+    for S in sorted(set(strides), reverse=True):
+        if S > 1:
+            _snap_orbits(centers, conj_of, S, eta)
+    # merge points that now coincide
+    vals: list[complex] = []
+    mm: list[int] = []
+    for z, m in zip(centers.tolist(), mults, strict=True):
+        for t, v in enumerate(vals):
+            if P.chordal1(v, z) <= 1e-13:
+                mm[t] += m
+                break
+        else:
+            vals.append(complex(z))
+            mm.append(m)
+    return np.array(vals, dtype=np.complex128), mm
+
+
+def _clusters(roots: ComplexArray, eta: float
+              ) -> tuple[ComplexArray, list[int], NDArray[np.int64]]:
+    """Single-linkage clusters of the roots at ``eta``: their centers (snapped to 0, inf or
+    the real line within ``eta``, exact conjugates of each other), sizes, and the index of
+    each cluster's conjugate cluster."""
+    N = len(roots)
     clusters = P.cluster(P.chordal(roots[:, None], roots[None, :]), eta)
-    cid = np.empty(N, dtype=int)
+    cid = np.empty(N, dtype=np.int64)
     for c, mem in enumerate(clusters):
         cid[mem] = c
     K = len(clusters)
     centers = np.empty(K, dtype=np.complex128)
-    mults = [len(m) for m in clusters]
     firsts = np.array([m[0] for m in clusters])
     conj_of = cid[np.argmin(P.chordal(np.conj(roots[firsts])[:, None], roots[None, :]), axis=1)]
     done = np.zeros(K, dtype=bool)
@@ -61,46 +77,39 @@ def snap(roots: ComplexArray, S_top: int, eta: float) -> tuple[ComplexArray, lis
             centers[c] = z
             centers[conj_of[c]] = np.conj(z)
             done[c] = done[conj_of[c]] = True
-    if S_top > 1:
-        movable = np.flatnonzero(~P.is_inf(centers) & (centers != 0))
-        if movable.size > 1:
-            P_ = centers[movable]
-            Dz = orbit_distance(P_, P_, S_top)
-            zeta = np.exp(2j * np.pi * np.arange(S_top) / S_top)
-            for grp in P.cluster(Dz, eta):
-                if len(grp) < 2:
-                    continue
-                members = movable[grp]
-                ref = centers[members[0]]
-                ks = [int(np.argmin(P.chordal(ref * zeta, centers[m]))) for m in members]
-                base = P.mean_point([centers[m] / zeta[k] for m, k in zip(members, ks,
-                                                                         strict=True)])
-                self_conj = float(np.min(orbit_distance(np.conj(centers[members[:1]]),
-                                                         centers[members], S_top))) <= eta
-                if self_conj:
-                    th = float(np.angle(base))
-                    th = round(th * S_top / np.pi) * np.pi / S_top
-                    base = abs(base) * complex(np.exp(1j * th))
-                for m, k in zip(members, ks, strict=True):
-                    was_real = centers[m].imag == 0
-                    z = base * zeta[k]
-                    centers[m] = complex(z.real, 0.0) if was_real else z
-                if not self_conj:
-                    # mirror onto the conjugate group (its members are the conjugate clusters)
-                    for m in members:
-                        centers[conj_of[m]] = np.conj(centers[m])
-    # merge points that now coincide
-    vals: list[complex] = []
-    mm: list[int] = []
-    for z, m in zip(centers.tolist(), mults, strict=True):
-        for t, v in enumerate(vals):
-            if P.chordal1(v, z) <= 1e-13:
-                mm[t] += m
-                break
-        else:
-            vals.append(complex(z))
-            mm.append(m)
-    return np.array(vals, dtype=np.complex128), mm
+    return centers, [len(m) for m in clusters], conj_of
+
+
+def _snap_orbits(centers: ComplexArray, conj_of: NDArray[np.int64], S: int, eta: float
+                 ) -> None:
+    """Move the finite nonzero centers that are within ``eta`` of a rotation of each other
+    by an ``S``-th root of unity onto one exact orbit, in place (mirrored onto the conjugate
+    group, or onto an orbit with real ``S``-th power when the group is its own conjugate)."""
+    movable = np.flatnonzero(~P.is_inf(centers) & (centers != 0))
+    if movable.size < 2:
+        return
+    zeta = np.exp(2j * np.pi * np.arange(S) / S)
+    for grp in P.cluster(P.orbit_distance(centers[movable], centers[movable], S), eta):
+        if len(grp) < 2:
+            continue
+        members = movable[grp]
+        ref = centers[members[0]]
+        ks = [int(np.argmin(P.chordal(ref * zeta, centers[m]))) for m in members]
+        base = P.mean_point([centers[m] / zeta[k] for m, k in zip(members, ks, strict=True)])
+        self_conj = float(np.min(P.orbit_distance(np.conj(centers[members[:1]]),
+                                                  centers[members], S))) <= eta
+        if self_conj:
+            th = float(np.angle(base))
+            th = round(th * S / np.pi) * np.pi / S
+            base = abs(base) * complex(np.exp(1j * th))
+        for m, k in zip(members, ks, strict=True):
+            was_real = centers[m].imag == 0
+            z = base * zeta[k]
+            centers[m] = complex(z.real, 0.0) if was_real else z
+        if not self_conj:
+            # mirror onto the conjugate group (its members are the conjugate clusters)
+            for m in members:
+                centers[conj_of[m]] = np.conj(centers[m])
 
 
 def config_residual(values: ComplexArray, mults: Sequence[int], f: FloatArray) -> float:
@@ -115,15 +124,16 @@ def config_residual(values: ComplexArray, mults: Sequence[int], f: FloatArray) -
     return float(np.linalg.norm(c * F - f)) / fn
 
 
-def events(roots: ComplexArray, S_top: int) -> list[float]:
-    """Root-space tolerances at which the configuration can change (distances between roots
-    up to rotation by ``S_top``-th roots of unity, and to 0 and inf), thinned to the upper
-    end of every run of values within a factor 1.5."""
+def events(roots: ComplexArray, strides: Sequence[int]) -> list[float]:
+    """Root-space tolerances at which the configuration can change (distances between roots,
+    and up to rotation by ``S``-th roots of unity for each stride, and to 0 and inf),
+    thinned to the upper end of every run of values within a factor 1.5."""
     N = len(roots)
     ev = [np.zeros(1)]
     if N > 1:
-        Dz = orbit_distance(roots, roots, max(S_top, 1))
-        ev.append(Dz[np.triu_indices(N, 1)])
+        iu = np.triu_indices(N, 1)
+        for S in sorted({1, *strides}):
+            ev.append(P.orbit_distance(roots, roots, S)[iu])
     ev.append(P.chordal(roots, 0))
     ev.append(P.chordal(roots, P.INF))
     allv = np.unique(np.concatenate(ev))

@@ -18,7 +18,7 @@ from lcn.errors import FilterError
 from lcn.geometry.numerical._inputs import safe_norm, target_vector
 from lcn.geometry.numerical.decide import Verdict, decide
 from lcn.geometry.numerical.levels import Level, levels_of
-from lcn.geometry.numerical.nearest import NearestResult, nearest
+from lcn.geometry.numerical.nearest_point import NearestResult, nearest
 from lcn.geometry.numerical.snap import config_residual, events, snap
 
 FloatArray = NDArray[np.float64]
@@ -187,22 +187,29 @@ class Eval:
 
 
 def search(fs: FloatArray, levels: Sequence[Level], limit: float) -> list[Eval]:
-    """Snap the roots of ``fs`` at increasing root tolerances (:func:`events`) until the
-    certificate exceeds ``limit``; every distinct configuration met is decided. The first
-    entry is the raw configuration (only exact repetitions merged). The tolerances are walked
-    a decade at a time; the decade where the certificate first exceeds ``limit`` is walked
-    event by event."""
-    S_top = levels[-1].S
+    """Snap the roots of ``fs`` at increasing root tolerances (:func:`events`); every distinct
+    configuration met with certificate at most ``limit`` is decided and returned, sorted by
+    tolerance. The first entry is the raw configuration (only exact repetitions merged),
+    returned even when its certificate exceeds ``limit``.
+
+    The tolerances are walked a decade at a time. The raw roots of a form with many roots on
+    circles (orbits of roots of unity) are ill-conditioned, so small tolerances can fail the
+    certificate while snapped orbits pass it: the walk goes on until a configuration passes,
+    and stops at the first failure after that, walking the decade before it event by event
+    (at most about six events, :func:`events` keeps one per factor 1.5)."""
+    strides = [lv.S for lv in levels if lv.n > 0 and lv.S > 1]
     roots = P.roots(fs)
-    fine = events(roots, S_top)
-    coarse = [i for i, v in enumerate(fine)
-              if i == 0 or i + 1 == len(fine) or fine[i + 1] > 10 * v]
+    fine = events(roots, strides)
+    coarse: list[int] = []
+    for i, v in enumerate(fine):
+        if not coarse or v >= 10 * max(fine[coarse[-1]], 1e-15) or i + 1 == len(fine):
+            coarse.append(i)
     evals: list[Eval] = []
     seen: dict[tuple[Any, ...], bool] = {}
 
     def run(eta: float) -> bool:
         """Evaluate one tolerance; False once the certificate exceeds the limit."""
-        vals, mults = snap(roots, S_top, eta)
+        vals, mults = snap(roots, strides, eta)
         key = (tuple(np.round(vals, 12).tolist()), tuple(mults))
         if key in seen:
             return seen[key]
@@ -215,12 +222,13 @@ def search(fs: FloatArray, levels: Sequence[Level], limit: float) -> list[Eval]:
 
     last = -1
     for i in coarse:
-        if not run(fine[i]):
+        if run(fine[i]):
+            last = i
+        elif last >= 0:
             for j in range(last + 1, i):  # the decade in between, event by event
                 if not run(fine[j]):
                     break
             break
-        last = i
     evals.sort(key=lambda e: e.eta)
     return evals
 
