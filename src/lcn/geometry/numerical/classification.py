@@ -66,6 +66,25 @@ class Classification:
     multiplicities: tuple[int, ...] = ()
     component_distances: tuple[tuple[tuple[int, ...], float], ...] = ()
 
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict of every field (tuples as lists; ``component_distances`` as a list
+        of ``{"component": [...], "distance": x}``)."""
+        return {
+            "category": self.category,
+            "component": None if self.component is None else list(self.component),
+            "candidates": list(self.candidates),
+            "tol": self.tol,
+            "distance": self.distance,
+            "residual": self.residual,
+            "root_tolerance": self.root_tolerance,
+            "i_s_degrees": list(self.i_s_degrees),
+            "in_closure": self.in_closure,
+            "real_roots": self.real_roots,
+            "multiplicities": list(self.multiplicities),
+            "component_distances": [{"component": list(c), "distance": d}
+                                    for c, d in self.component_distances],
+        }
+
 
 def classify(
     arch: Architecture,
@@ -109,48 +128,20 @@ def classify(
         return Classification("zero", None, ("zero",), tol, 0.0)
     levels = levels_of(arch)
     fs = f / safe_norm(f)
-    lo, hi = tol / margin, tol * margin
-    ev_f = search(fs, levels, hi)
-    in_m = [e for e in ev_f if e.verdict.in_function_space]
-    # distance to M: the snapped members of M bound it; ask nearest() only when that bound
-    # leaves "outside" in play
-    dist = min((e.residual for e in in_m), default=math.inf)
-    near: NearestResult | None = None
-    if dist > lo:
-        # two root-orbit starts settle clear cases; near the band search properly
-        near = nearest(arch, fs, starts=2)
-        if near.distance <= 100 * hi:
-            near = min(near, nearest(arch, fs), key=lambda res: res.distance)
-        dist = min(dist, near.distance)
-    ev_p: list[Eval] | None = None
-
-    def in_m_at(t: float) -> Eval:
-        nonlocal ev_p
-        ok = [e for e in in_m if e.residual <= t]
-        if ok:
-            return ok[-1]
-        if ev_p is None:  # f is within t of M but no snapping of f shows it: use the point
-            p = (near if near is not None else nearest(arch, fs)).point
-            ev_p = [e for e in search(p / float(np.linalg.norm(p)), levels, hi)
-                    if e.verdict.in_function_space] or ev_f[:1]
-        ok = [e for e in ev_p if e.residual <= max(t - dist, t / margin)]
-        return ok[-1] if ok else ev_p[0]
-
-    def verdict_at(t: float) -> Eval | None:
-        return None if dist > t else in_m_at(t)
-
-    ts = {lo, tol, hi} | {e.residual for e in ev_f if lo < e.residual <= hi}
-    if lo < dist <= hi:
-        ts.add(dist)
-    outcomes = {t: verdict_at(t) for t in sorted(ts)}
+    band = _Band(tol / margin, tol, tol * margin)
+    ev_f = search(fs, levels, band.hi)
+    reader = _Reader(arch, fs, levels, band, ev_f)
+    ts = {band.lo, tol, band.hi} | {e.residual for e in ev_f if band.lo < e.residual <= band.hi}
+    if band.lo < reader.dist <= band.hi:
+        ts.add(reader.dist)
+    outcomes = {t: reader.verdict_at(t) for t in sorted(ts)}
     names = tuple(sorted({"outside" if o is None else o.verdict.category
                           for o in outcomes.values()}))
-    chosen = outcomes[tol]
+    category = names[0] if len(names) == 1 else "undecided"
     # diagnostics: the configuration behind the verdict at tol (outside: the most snapped
     # configuration of f within tol)
     within = [e for e in ev_f if e.residual <= tol]
-    shown = chosen if chosen is not None else (within[-1] if within else ev_f[0])
-    category = names[0] if len(names) == 1 else "undecided"
+    shown = outcomes[tol] or (within[-1] if within else ev_f[0])
     comp_d: tuple[tuple[tuple[int, ...], float], ...] = ()
     if details:
         Ss = [lv.S for lv in levels]
@@ -161,19 +152,19 @@ def classify(
     vd = shown.verdict
     on_sing = category in ("singular", "boundary_reduced", "boundary_stride1")
     return Classification(
-        category,
-        vd.component if on_sing else None,
-        names,
-        tol,
-        float(min(dist, 1.0)),
-        float(shown.residual),
-        float(shown.eta),
-        vd.i_s_degrees,
-        vd.in_closure,
-        vd.real_roots,
-        tuple(sorted(shown.mults, reverse=True)),
-        comp_d,
+        category, vd.component if on_sing else None, names, tol, float(min(reader.dist, 1.0)),
+        float(shown.residual), float(shown.eta), vd.i_s_degrees, vd.in_closure,
+        vd.real_roots, tuple(sorted(shown.mults, reverse=True)), comp_d,
     )
+
+
+@dataclass(frozen=True)
+class _Band:
+    """The tolerances ``[lo, hi] = [tol / margin, tol * margin]`` a verdict must be stable on."""
+
+    lo: float
+    tol: float
+    hi: float
 
 
 @dataclass(frozen=True)
@@ -186,29 +177,114 @@ class Eval:
     mults: tuple[int, ...]
 
 
+#: A configuration that certifies membership nowhere: ``f`` is within the tolerance of ``M``
+#: (by :func:`nearest`) but no snapping of ``f`` or of the nearest point is in ``M``.
+_UNREAD = Verdict("undecided", None, True, True, (), 0)
+
+
+class _Reader:
+    """The verdict of :func:`classify` at each tolerance ``t`` (MATH.md 3-6): ``outside``
+    (``None``) when the distance to ``M`` exceeds ``t``, else the most snapped configuration
+    in ``M`` within ``t``. The distance is the smallest certificate of a snapped member, or
+    :func:`nearest`'s when that leaves ``outside`` in play, so a verdict is never
+    ``outside`` at a distance within the tolerance and never claims membership beyond it."""
+
+    def __init__(self, arch: Architecture, fs: FloatArray, levels: Sequence[Level],
+                 band: _Band, ev_f: list[Eval]) -> None:
+        self.arch, self.fs, self.levels, self.band = arch, fs, levels, band
+        self.in_m = [e for e in ev_f if e.verdict.in_function_space]
+        self.dist = min((e.residual for e in self.in_m), default=math.inf)
+        self.near: NearestResult | None = None
+        if self.dist > band.lo:
+            # two root-orbit starts settle clear cases; near the band search properly
+            near = nearest(arch, fs, starts=2)
+            if near.distance <= 100 * band.hi:
+                near = min(near, nearest(arch, fs), key=lambda res: res.distance)
+            self.near = near
+            self.dist = min(self.dist, near.distance)
+        self._ev_p: list[Eval] | None = None
+
+    def verdict_at(self, t: float) -> Eval | None:
+        if self.dist > t:
+            return None
+        ok = [e for e in self.in_m if e.residual <= t]
+        if ok:
+            return ok[-1]
+        # f is within t of M but no snapping of f shows it: read the nearest point
+        ev_p = self._point_evals()
+        ok = [e for e in ev_p if e.residual <= max(t - self.dist, t / CLASSIFY_MARGIN)]
+        return ok[-1] if ok else (ev_p[0] if ev_p else Eval(0.0, self.dist, _UNREAD, ()))
+
+    def _point_evals(self) -> list[Eval]:
+        if self._ev_p is None:
+            near = self.near if self.near is not None else nearest(self.arch, self.fs)
+            p = near.point / safe_norm(near.point) if np.any(near.point) else near.point
+            self._ev_p = ([e for e in search(p, self.levels, self.band.hi)
+                           if e.verdict.in_function_space] if np.any(p) else [])
+        return self._ev_p
+
+
+def _deflations(fs: FloatArray, limits: Sequence[float]) -> list[FloatArray]:
+    """``fs`` with its leading ``m_inf`` and trailing ``m_0`` coefficients set to zero, for the
+    largest counts whose removed part has norm at most each limit (relative to the unit norm
+    of ``fs``). A root of multiplicity ``m`` at inf (0) under noise ``eps`` splits into roots at
+    chordal distance ``eps^(1/m)``, invisible to root snapping for large ``m``; its
+    coefficients show it directly. Only deflations that remove nonzero coefficients."""
+    n = fs.size
+    head = np.sqrt(np.cumsum(fs**2))  # head[m-1] = ||fs[:m]||
+    tail = np.sqrt(np.cumsum(fs[::-1] ** 2))
+    out: list[FloatArray] = []
+    seen: set[tuple[int, int]] = {(0, 0)}
+    for lim in limits:
+        m_inf = int(np.searchsorted(head, lim, side="right"))
+        m_0 = int(np.searchsorted(tail, lim, side="right"))
+        while m_inf + m_0 >= n:  # keep a nonzero core
+            m_inf, m_0 = (m_inf - 1, m_0) if m_inf >= m_0 else (m_inf, m_0 - 1)
+        if (m_inf, m_0) in seen or not (np.any(fs[:m_inf]) or np.any(fs[n - m_0:])):
+            continue
+        seen.add((m_inf, m_0))
+        g = fs.copy()
+        g[:m_inf] = 0.0
+        g[n - m_0:] = 0.0
+        out.append(g)
+    return out
+
+
 def search(fs: FloatArray, levels: Sequence[Level], limit: float) -> list[Eval]:
     """Snap the roots of ``fs`` at increasing root tolerances (:func:`events`); every distinct
-    configuration met with certificate at most ``limit`` is decided and returned, sorted by
-    tolerance. The first entry is the raw configuration (only exact repetitions merged),
-    returned even when its certificate exceeds ``limit``.
+    configuration met with certificate at most ``limit`` is decided and returned, the most
+    snapped (fewest distinct points) last. The first entry is the raw configuration (only
+    exact repetitions merged), returned even when its certificate exceeds ``limit``. Forms
+    whose end coefficients are within ``limit`` of zero are also searched with them removed
+    (:func:`_deflations`), and those configurations join the list.
 
-    The tolerances are walked a decade at a time. The raw roots of a form with many roots on
-    circles (orbits of roots of unity) are ill-conditioned, so small tolerances can fail the
-    certificate while snapped orbits pass it: the walk goes on until a configuration passes,
-    and stops at the first failure after that, walking the decade before it event by event
-    (at most about six events, :func:`events` keeps one per factor 1.5)."""
+    The tolerances are walked a decade at a time, all the way up: the certificate is not
+    monotone in the tolerance (a wrong merge can fail it at a small tolerance while snapping a
+    cluster of roots at a larger one passes it, and the raw roots of forms with many roots on
+    circles are ill-conditioned). Every decade whose start passes and whose end fails is
+    walked event by event up to its first failure (at most about six events, :func:`events`
+    keeps one per factor 1.5)."""
     strides = [lv.S for lv in levels if lv.n > 0 and lv.S > 1]
-    roots = P.roots(fs)
+    evals: list[Eval] = []
+    seen: dict[tuple[Any, ...], bool] = {}
+    for g in [fs, *_deflations(fs, (limit / CLASSIFY_MARGIN**2, limit))]:
+        _walk(P.roots(g), strides, fs, levels, limit, evals, seen)
+    raw, rest = evals[0], evals[1:]
+    rest.sort(key=lambda e: (-len(e.mults), e.eta))
+    return [raw, *[e for e in rest if e.residual <= limit]]
+
+
+def _walk(roots: Any, strides: Sequence[int], fs: FloatArray, levels: Sequence[Level],
+          limit: float, evals: list[Eval], seen: dict[tuple[Any, ...], bool]) -> None:
+    """The decade walk of :func:`search` over one set of roots, appending to ``evals``."""
     fine = events(roots, strides)
     coarse: list[int] = []
     for i, v in enumerate(fine):
         if not coarse or v >= 10 * max(fine[coarse[-1]], 1e-15) or i + 1 == len(fine):
             coarse.append(i)
-    evals: list[Eval] = []
-    seen: dict[tuple[Any, ...], bool] = {}
 
     def run(eta: float) -> bool:
-        """Evaluate one tolerance; False once the certificate exceeds the limit."""
+        """Evaluate one tolerance; False when the certificate exceeds the limit."""
         vals, mults = snap(roots, strides, eta)
         key = (tuple(np.round(vals, 12).tolist()), tuple(mults))
         if key in seen:
@@ -220,15 +296,10 @@ def search(fs: FloatArray, levels: Sequence[Level], limit: float) -> list[Eval]:
             evals.append(Eval(eta, r, decide(vals, mults, levels), tuple(mults)))
         return ok
 
-    last = -1
-    for i in coarse:
-        if run(fine[i]):
-            last = i
-        elif last >= 0:
-            for j in range(last + 1, i):  # the decade in between, event by event
+    passed = [run(fine[i]) for i in coarse]
+    for t in range(len(coarse) - 1):
+        a, b = coarse[t], coarse[t + 1]
+        if passed[t] and not passed[t + 1]:
+            for j in range(a + 1, b):  # the decade before a failure, event by event
                 if not run(fine[j]):
                     break
-            break
-    evals.sort(key=lambda e: e.eta)
-    return evals
-
