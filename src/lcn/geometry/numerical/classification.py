@@ -268,15 +268,17 @@ def search(fs: FloatArray, levels: Sequence[Level], limit: float) -> list[Eval]:
     evals: list[Eval] = []
     seen: dict[tuple[Any, ...], bool] = {}
     for g in [fs, *_deflations(fs, (limit / CLASSIFY_MARGIN**2, limit))]:
-        _walk(P.roots(g), strides, fs, levels, limit, evals, seen)
+        _walk(g, strides, fs, levels, limit, evals, seen)
     raw, rest = evals[0], evals[1:]
     rest.sort(key=lambda e: (-len(e.mults), e.eta))
     return [raw, *[e for e in rest if e.residual <= limit]]
 
 
-def _walk(roots: Any, strides: Sequence[int], fs: FloatArray, levels: Sequence[Level],
+def _walk(g: FloatArray, strides: Sequence[int], fs: FloatArray, levels: Sequence[Level],
           limit: float, evals: list[Eval], seen: dict[tuple[Any, ...], bool]) -> None:
-    """The decade walk of :func:`search` over one set of roots, appending to ``evals``."""
+    """The decade walk of :func:`search` over the roots of ``g`` (``fs`` or a deflation of
+    it), certificates against ``fs``, appending to ``evals``."""
+    roots = P.roots(g)
     fine = events(roots, strides)
     coarse: list[int] = []
     for i, v in enumerate(fine):
@@ -285,7 +287,7 @@ def _walk(roots: Any, strides: Sequence[int], fs: FloatArray, levels: Sequence[L
 
     def run(eta: float) -> bool:
         """Evaluate one tolerance; False when the certificate exceeds the limit."""
-        vals, mults = snap(roots, strides, eta)
+        vals, mults = snap(roots, strides, eta, g)
         key = (tuple(np.round(vals, 12).tolist()), tuple(mults))
         if key in seen:
             return seen[key]

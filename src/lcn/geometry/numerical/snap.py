@@ -15,8 +15,8 @@ FloatArray = NDArray[np.float64]
 ComplexArray = NDArray[np.complex128]
 
 
-def snap(roots: ComplexArray, strides: Sequence[int], eta: float
-         ) -> tuple[ComplexArray, list[int]]:
+def snap(roots: ComplexArray, strides: Sequence[int], eta: float,
+         coeffs: FloatArray | None = None) -> tuple[ComplexArray, list[int]]:
     """The configuration of ``roots`` at root-space tolerance ``eta`` (chordal): roots within
     ``eta`` merge (single linkage) into one point with their count as multiplicity; a cluster
     closed under conjugation becomes real, one within ``eta`` of 0 or inf becomes 0 or inf;
@@ -26,7 +26,7 @@ def snap(roots: ComplexArray, strides: Sequence[int], eta: float
     exact conjugates."""
     if len(roots) == 0:
         return np.zeros(0, dtype=np.complex128), []
-    centers, mults, conj_of = _clusters(roots, eta)
+    centers, mults, conj_of = _clusters(roots, eta, coeffs)
     for S in sorted(set(strides), reverse=True):
         if S > 1:
             _snap_orbits(centers, conj_of, S, eta)
@@ -44,7 +44,35 @@ def snap(roots: ComplexArray, strides: Sequence[int], eta: float
     return np.array(vals, dtype=np.complex128), mm
 
 
-def _clusters(roots: ComplexArray, eta: float
+def _polish_center(coeffs: FloatArray, z: complex, m: int) -> complex:
+    """The centre of a cluster of ``m`` roots moved onto the simple root of the ``(m-1)``-th
+    derivative of the form next to it (Newton, in the chart where ``z`` is bounded). A root
+    of multiplicity ``m`` splits under a perturbation ``eps`` into roots ``eps^(1/m)`` apart
+    whose float values are far less accurate than that; the derivative's root moves only by
+    ``O(eps)``. The move is kept only when it stays within the cluster's scale."""
+    if m < 2 or z == 0 or math.isinf(z.real) or math.isinf(z.imag):
+        return z
+    rev = abs(z) > 1
+    c = coeffs[::-1] if rev else coeffs
+    d = np.polyder(np.asarray(c, dtype=np.float64), m - 1) if c.size > m else None
+    if d is None or not np.any(d):
+        return z
+    dd = np.polyder(d)
+    t = 1.0 / z if rev else z
+    t0 = t
+    with np.errstate(all="ignore"):
+        for _ in range(4):
+            v, dv = np.polyval(d, t), np.polyval(dd, t)
+            if dv == 0 or not np.isfinite(v / dv):
+                break
+            t = complex(t - v / dv)
+    if not np.isfinite(t) or abs(t - t0) > 0.1 * max(abs(t0), 1e-3):
+        return z
+    t = complex(t)
+    return (1.0 / t if t != 0 else P.INF) if rev else t
+
+
+def _clusters(roots: ComplexArray, eta: float, coeffs: FloatArray | None
               ) -> tuple[ComplexArray, list[int], NDArray[np.int64]]:
     """Single-linkage clusters of the roots at ``eta``: their centers (snapped to 0, inf or
     the real line within ``eta``, exact conjugates of each other), sizes, and the index of
@@ -63,6 +91,8 @@ def _clusters(roots: ComplexArray, eta: float
         if done[c]:
             continue
         z = P.mean_point(roots[mem])
+        if coeffs is not None:
+            z = _polish_center(coeffs, z, len(mem))
         if P.chordal1(z, 0j) <= eta:
             z = 0j
         elif P.chordal1(z, P.INF) <= eta:
