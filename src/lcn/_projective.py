@@ -60,20 +60,23 @@ def chordal(a: Any, b: Any) -> Any:
     a = np.asarray(a, dtype=np.complex128)
     b = np.asarray(b, dtype=np.complex128)
     ia, ib = is_inf(a), is_inf(b)
-    a0 = np.where(ia, 0, a)
-    b0 = np.where(ib, 0, b)
-    ha, hb = np.hypot(1.0, np.abs(a0)), np.hypot(1.0, np.abs(b0))
+    any_inf = bool(ia.any() or ib.any())
+    if any_inf:
+        a, b = np.where(ia, 0, a), np.where(ib, 0, b)
+    ha, hb = np.hypot(1.0, np.abs(a)), np.hypot(1.0, np.abs(b))
     with np.errstate(over="ignore", invalid="ignore"):
-        # |a - b| may overflow for two huge finite points; their distance is then below
-        # 1/|a| + 1/|b|, computed from the reciprocals instead
-        d = np.abs(a0 - b0) / (ha * hb)
+        d = np.abs(a - b) / (ha * hb)
         bad = ~np.isfinite(d)
-        if np.any(bad):
-            inv = np.abs(1.0 / np.where(a0 == 0, 1, a0) - 1.0 / np.where(b0 == 0, 1, b0))
-            d = np.where(bad, inv * (np.abs(a0) / ha) * (np.abs(b0) / hb), d)
-    d = np.where(ia & ~ib, 1.0 / hb, d)
-    d = np.where(ib & ~ia, 1.0 / ha, d)
-    return np.where(ia & ib, 0.0, d)
+        if bad.any():
+            # |a - b| overflows for two huge finite points; their distance is then below
+            # 1/|a| + 1/|b|, computed from the reciprocals instead
+            inv = np.abs(1.0 / np.where(a == 0, 1, a) - 1.0 / np.where(b == 0, 1, b))
+            d = np.where(bad, inv * (np.abs(a) / ha) * (np.abs(b) / hb), d)
+    if any_inf:
+        d = np.where(ia & ~ib, 1.0 / hb, d)
+        d = np.where(ib & ~ia, 1.0 / ha, d)
+        d = np.where(ia & ib, 0.0, d)
+    return d
 
 
 def chordal1(a: complex, b: complex) -> float:

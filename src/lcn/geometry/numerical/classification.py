@@ -19,7 +19,7 @@ from lcn.geometry.numerical._inputs import safe_norm, target_vector
 from lcn.geometry.numerical.decide import Verdict, decide
 from lcn.geometry.numerical.levels import Level, levels_of
 from lcn.geometry.numerical.nearest_point import NearestResult, nearest
-from lcn.geometry.numerical.snap import config_residual, events, snap
+from lcn.geometry.numerical.snap import config_residual, events, pair_distances, snap
 
 FloatArray = NDArray[np.float64]
 
@@ -279,6 +279,7 @@ def _walk(g: FloatArray, strides: Sequence[int], fs: FloatArray, levels: Sequenc
     """The decade walk of :func:`search` over the roots of ``g`` (``fs`` or a deflation of
     it), certificates against ``fs``, appending to ``evals``."""
     roots = P.roots(g)
+    dist = pair_distances(roots)
     fine = events(roots, strides)
     coarse: list[int] = []
     for i, v in enumerate(fine):
@@ -287,7 +288,7 @@ def _walk(g: FloatArray, strides: Sequence[int], fs: FloatArray, levels: Sequenc
 
     def run(eta: float) -> bool:
         """Evaluate one tolerance; False when the certificate exceeds the limit."""
-        vals, mults = snap(roots, strides, eta, g)
+        vals, mults = snap(roots, strides, eta, g, dist=dist)
         key = (tuple(np.round(vals, 12).tolist()), tuple(mults))
         if key in seen:
             return seen[key]

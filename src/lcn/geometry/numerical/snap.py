@@ -16,7 +16,8 @@ ComplexArray = NDArray[np.complex128]
 
 
 def snap(roots: ComplexArray, strides: Sequence[int], eta: float,
-         coeffs: FloatArray | None = None) -> tuple[ComplexArray, list[int]]:
+         coeffs: FloatArray | None = None, *, dist: FloatArray | None = None
+         ) -> tuple[ComplexArray, list[int]]:
     """The configuration of ``roots`` at root-space tolerance ``eta`` (chordal): roots within
     ``eta`` merge (single linkage) into one point with their count as multiplicity; a cluster
     closed under conjugation becomes real, one within ``eta`` of 0 or inf becomes 0 or inf;
@@ -26,22 +27,16 @@ def snap(roots: ComplexArray, strides: Sequence[int], eta: float,
     exact conjugates."""
     if len(roots) == 0:
         return np.zeros(0, dtype=np.complex128), []
-    centers, mults, conj_of = _clusters(roots, eta, coeffs)
+    if dist is None:
+        dist = pair_distances(roots)
+    centers, mults, conj_of = _clusters(roots, eta, coeffs, dist)
     for S in sorted(set(strides), reverse=True):
         if S > 1:
             _snap_orbits(centers, conj_of, S, eta)
     # merge points that now coincide
-    vals: list[complex] = []
-    mm: list[int] = []
-    for z, m in zip(centers.tolist(), mults, strict=True):
-        for t, v in enumerate(vals):
-            if P.chordal1(v, z) <= 1e-13:
-                mm[t] += m
-                break
-        else:
-            vals.append(complex(z))
-            mm.append(m)
-    return np.array(vals, dtype=np.complex128), mm
+    groups = P.cluster(P.chordal(centers[:, None], centers[None, :]), 1e-13)
+    return (np.array([centers[g[0]] for g in groups], dtype=np.complex128),
+            [sum(mults[i] for i in g) for g in groups])
 
 
 def _polish_center(coeffs: FloatArray, z: complex, m: int) -> complex:
@@ -72,25 +67,31 @@ def _polish_center(coeffs: FloatArray, z: complex, m: int) -> complex:
     return (1.0 / t if t != 0 else P.INF) if rev else t
 
 
-def _clusters(roots: ComplexArray, eta: float, coeffs: FloatArray | None
+def pair_distances(roots: ComplexArray) -> FloatArray:
+    """``(2, N, N)``: chordal distances between the roots, and from their conjugates to them."""
+    return np.stack([P.chordal(roots[:, None], roots[None, :]),
+                     P.chordal(np.conj(roots)[:, None], roots[None, :])])
+
+
+def _clusters(roots: ComplexArray, eta: float, coeffs: FloatArray | None, dist: FloatArray
               ) -> tuple[ComplexArray, list[int], NDArray[np.int64]]:
     """Single-linkage clusters of the roots at ``eta``: their centers (snapped to 0, inf or
     the real line within ``eta``, exact conjugates of each other), sizes, and the index of
     each cluster's conjugate cluster."""
     N = len(roots)
-    clusters = P.cluster(P.chordal(roots[:, None], roots[None, :]), eta)
+    clusters = P.cluster(dist[0], eta)
     cid = np.empty(N, dtype=np.int64)
     for c, mem in enumerate(clusters):
         cid[mem] = c
     K = len(clusters)
     centers = np.empty(K, dtype=np.complex128)
     firsts = np.array([m[0] for m in clusters])
-    conj_of = cid[np.argmin(P.chordal(np.conj(roots[firsts])[:, None], roots[None, :]), axis=1)]
+    conj_of = cid[np.argmin(dist[1][firsts], axis=1)]
     done = np.zeros(K, dtype=bool)
     for c, mem in enumerate(clusters):
         if done[c]:
             continue
-        z = P.mean_point(roots[mem])
+        z = complex(roots[mem[0]]) if len(mem) == 1 else P.mean_point(roots[mem])
         if coeffs is not None:
             z = _polish_center(coeffs, z, len(mem))
         if P.chordal1(z, 0j) <= eta:
@@ -124,7 +125,7 @@ def _snap_orbits(centers: ComplexArray, conj_of: NDArray[np.int64], S: int, eta:
             continue
         members = movable[grp]
         ref = centers[members[0]]
-        ks = [int(np.argmin(P.chordal(ref * zeta, centers[m]))) for m in members]
+        ks = np.argmin(P.chordal(ref * zeta[None, :], centers[members][:, None]), axis=1)
         base = P.mean_point([centers[m] / zeta[k] for m, k in zip(members, ks, strict=True)])
         self_conj = float(np.min(P.orbit_distance(np.conj(centers[members[:1]]),
                                                   centers[members], S))) <= eta
