@@ -320,29 +320,29 @@ def cluster(distances: FloatArray, radius: float) -> list[list[int]]:
 
 
 def cluster_by_multiplicity(points: ComplexArray, tol: float) -> list[tuple[complex, int]]:
-    """Distinct roots with multiplicities from float roots of a perturbed form.
+    """Distinct roots with multiplicities from float roots of a form perturbed by ``tol``
+    (relative).
 
-    A root of multiplicity ``m`` of a form perturbed by ``tol`` (relative) splits into ``m``
-    roots about ``tol^(1/m)`` apart, so clusters are merged agglomeratively: two clusters of
-    sizes ``a`` and ``b`` merge when their closest points are within chordal distance
-    ``tol^(1/(a+b))``, the pair furthest inside its radius first, until no pair qualifies.
-    Each cluster is reported as (its mean in the bounded chart, its size); a cluster holding
-    ``inf`` is ``inf``."""
+    A root of multiplicity ``m`` splits into ``m`` roots about ``tol^(1/m)`` apart (chordal), so
+    for ``m = n, n-1, ..., 2`` the still unassigned points are joined by single linkage at
+    radius ``tol^(1/m)``, and a component of exactly ``m`` points becomes one root of
+    multiplicity ``m`` (a larger component is a chain of distinct roots at that radius, a
+    smaller one is looked at again with the smaller ``m``). Each root is reported as (the mean
+    of its points in the bounded chart, ``m``); a cluster holding ``inf`` is ``inf``."""
     pts = np.asarray(points, dtype=np.complex128).ravel()
-    groups: list[list[int]] = [[i] for i in range(pts.size)]
-    if pts.size == 0:
+    n = pts.size
+    if n == 0:
         return []
     D = chordal(pts[:, None], pts[None, :])
-    while len(groups) > 1:
-        best: tuple[float, int, int] | None = None
-        for a in range(len(groups)):
-            for b in range(a + 1, len(groups)):
-                link = float(D[np.ix_(groups[a], groups[b])].min())
-                ratio = link / tol ** (1.0 / (len(groups[a]) + len(groups[b])))
-                if ratio <= 1.0 and (best is None or ratio < best[0]):
-                    best = (ratio, a, b)
-        if best is None:
-            break
-        _, a, b = best
-        groups[a] = groups[a] + groups.pop(b)
+    free = np.ones(n, dtype=bool)
+    groups: list[list[int]] = []
+    for m in range(n, 1, -1):
+        idx = np.flatnonzero(free)
+        if idx.size < m:
+            continue
+        for g in cluster(D[np.ix_(idx, idx)], tol ** (1.0 / m)):
+            if len(g) == m:
+                groups.append([int(i) for i in idx[g]])
+                free[idx[g]] = False
+    groups += [[int(i)] for i in np.flatnonzero(free)]
     return [(INF if np.any(is_inf(pts[g])) else mean_point(pts[g]), len(g)) for g in groups]

@@ -45,12 +45,19 @@ def _polish_center(coeffs: FloatArray, z: complex, m: int) -> complex:
     of multiplicity ``m`` splits under a perturbation ``eps`` into roots ``eps^(1/m)`` apart
     whose float values are far less accurate than that; the derivative's root moves only by
     ``O(eps)``. The move is kept only when it stays within the cluster's scale."""
-    if m < 2 or z == 0 or math.isinf(z.real) or math.isinf(z.imag):
+    if m < 2 or m > 64 or z == 0 or math.isinf(z.real) or math.isinf(z.imag):
         return z
     rev = abs(z) > 1
-    c = coeffs[::-1] if rev else coeffs
-    d = np.polyder(np.asarray(c, dtype=np.float64), m - 1) if c.size > m else None
-    if d is None or not np.any(d):
+    c = np.asarray(coeffs[::-1] if rev else coeffs, dtype=np.float64)
+    n = c.size - 1
+    if n < m:
+        return z
+    # p^(m-1) / (m-1)! has coefficients c_i C(n-i, m-1); the binomials overflow for large n,
+    # and only the root matters, so they are scaled in logarithms
+    j = np.arange(n - m + 2)  # the surviving coefficients c_0 .. c_{n-m+1}
+    logb = np.array([math.lgamma(n - i + 1) - math.lgamma(n - i - m + 2) for i in j])
+    d = c[: n - m + 2] * np.exp(logb - logb.max())
+    if not np.any(d):
         return z
     dd = np.polyder(d)
     t = 1.0 / z if rev else z
