@@ -126,6 +126,9 @@ def classify(
     margin = check_real(margin, "margin", min=1.0, max=1e6, error=FilterError)
     if not np.any(f):
         return Classification("zero", None, ("zero",), tol, 0.0)
+    if arch.filling:  # M = R[x,y]_d, one block (MATH.md 3): every other form is interior
+        return Classification("interior", None, ("interior",), tol, 0.0,
+                              i_s_degrees=(arch.degree,))
     levels = levels_of(arch)
     fs = f / safe_norm(f)
     band = _Band(tol / margin, tol, tol * margin)
@@ -258,7 +261,8 @@ def search(fs: FloatArray, levels: Sequence[Level], limit: float) -> list[Eval]:
     whose end coefficients are within ``limit`` of zero are also searched with them removed
     (:func:`_deflations`), and those configurations join the list.
 
-    The tolerances are walked a decade at a time, all the way up: the certificate is not
+    The tolerances are walked a decade at a time (the end of every run of events before a
+    gap of a decade, and one event per decade inside long runs), all the way up: the certificate is not
     monotone in the tolerance (a wrong merge can fail it at a small tolerance while snapping a
     cluster of roots at a larger one passes it, and the raw roots of forms with many roots on
     circles are ill-conditioned). Every decade whose start passes and whose end fails is
@@ -281,9 +285,12 @@ def _walk(g: FloatArray, strides: Sequence[int], fs: FloatArray, levels: Sequenc
     roots = P.roots(g)
     dist = pair_distances(roots)
     fine = events(roots, strides)
+    # the end of every run of events followed by a gap of a decade (the most snapped
+    # configuration before the gap), and one event per decade inside long runs
     coarse: list[int] = []
     for i, v in enumerate(fine):
-        if not coarse or v >= 10 * max(fine[coarse[-1]], 1e-15) or i + 1 == len(fine):
+        gap_next = i + 1 == len(fine) or fine[i + 1] > 10 * v
+        if not coarse or gap_next or v >= 10 * max(fine[coarse[-1]], 1e-15):
             coarse.append(i)
 
     def run(eta: float) -> bool:

@@ -36,34 +36,17 @@ def _robust_hyperroot(hs: ComplexArray) -> complex:
     return P.mean_point(hs[dev <= 3 * scale])
 
 
-class _Points:
-    """Roots with the pieces of the chordal metric precomputed (for many lookups)."""
-
-    def __init__(self, pts: ComplexArray) -> None:
-        self.pts = pts
-        self.infm = P.is_inf(pts)
-        self.fin = np.where(self.infm, 0, pts)
-        self.hyp = np.hypot(1.0, np.abs(self.fin))
-
-
-def _match(P: _Points, avail: NDArray[np.bool_], targets: ComplexArray
+def _match(pts: ComplexArray, avail: NDArray[np.bool_], targets: ComplexArray
            ) -> tuple[list[int], float] | None:
     """Greedily match each target point to the nearest available root (each used once)."""
     avail = avail.copy()
     out: list[int] = []
     dists: list[float] = []
-    infm, fin_pts, hyp = P.infm, P.fin, P.hyp
     for t in targets:
         idx = np.flatnonzero(avail)
         if idx.size == 0:
             return None
-        t = complex(t)
-        if math.isinf(t.real) or math.isinf(t.imag):
-            dist = np.where(infm[idx], 0.0, 1.0 / hyp[idx])
-        else:
-            dist = np.abs(t - fin_pts[idx]) / (math.hypot(1.0, abs(t)) * hyp[idx])
-            if infm.any():
-                dist = np.where(infm[idx], 1.0 / math.hypot(1.0, abs(t)), dist)
+        dist = P.chordal(complex(t), pts[idx])
         j = int(np.argmin(dist))
         out.append(int(idx[j]))
         dists.append(float(dist[j]))
@@ -97,7 +80,7 @@ def _select_level(
     one more is needed it is projected to the real line). At least ``e`` are made real by
     collapsing the most nearly real conjugate pairs into double real hyperroots."""
     zeta = np.exp(2j * np.pi * np.arange(1, S) / S)
-    PP = _Points(pts)
+    infm = P.is_inf(pts)
     reals: list[complex] = []
     pairs: list[complex] = []
     count = 0
@@ -120,13 +103,9 @@ def _select_level(
         idx = np.flatnonzero(alive)
         P_ = pts[idx]
         if S > 1 and idx.size:
-            fin = ~PP.infm[idx] & (P_ != 0)
+            fin = ~infm[idx] & (P_ != 0)
             rot = np.where(fin, P_, 0)[:, None] * zeta[None, :]  # |rot| = |P_|
-            D = np.abs(rot[:, :, None] - PP.fin[idx][None, None, :]) / (
-                PP.hyp[idx][:, None, None] * PP.hyp[idx][None, None, :])
-            inf_cols = PP.infm[idx]
-            if inf_cols.any():  # chordal distance to inf
-                D[:, :, inf_cols] = 1.0 / PP.hyp[idx][:, None, None]
+            D = P.chordal(rot[:, :, None], P_[None, None, :])
             D[np.arange(idx.size), :, np.arange(idx.size)] = np.inf
             est = np.where(fin, _robust_cost(D.min(axis=2)), np.inf)
         else:
@@ -138,8 +117,8 @@ def _select_level(
             return
         # the hyperroots 0 and inf need S roots near the point (chordal distance to 0 is
         # |p| / hyp, to inf 1 / hyp)
-        d0 = np.abs(PP.fin[idx]) / PP.hyp[idx]
-        dinf = np.where(PP.infm[idx], 0.0, 1.0 / PP.hyp[idx])
+        d0 = P.chordal(P_, 0j)
+        dinf = P.chordal(P_, P.INF)
         for kind, dist in (("zero", d0), ("inf", dinf)):
             c = float(np.sum(np.partition(dist, S - 1)[:S]))
             if c <= 0.5 * S:
@@ -173,7 +152,7 @@ def _select_level(
             continue
         avail = alive.copy()
         avail[i] = False
-        m = _match(PP, avail, pts[i] * zeta) if S > 1 else ([], 0.0)
+        m = _match(pts, avail, pts[i] * zeta) if S > 1 else ([], 0.0)
         if m is None:
             continue
         members = [i, *m[0]]
@@ -189,7 +168,7 @@ def _select_level(
             continue
         avail = alive.copy()
         avail[members] = False
-        m2 = _match(PP, avail, np.conj(pts[members]))
+        m2 = _match(pts, avail, np.conj(pts[members]))
         # the conjugate orbit must be (nearly) present; when it is farther than the members
         # are from being a conjugation-closed orbit (e.g. its roots were taken by a higher
         # level), project this orbit to a real hyperroot instead
