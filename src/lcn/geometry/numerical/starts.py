@@ -79,32 +79,71 @@ def _select_level(
     conjugation (a nonreal orbit is taken together with the orbit of the conjugates; when only
     one more is needed it is projected to the real line). At least ``e`` are made real by
     collapsing the most nearly real conjugate pairs into double real hyperroots."""
-    zeta = np.exp(2j * np.pi * np.arange(1, S) / S)
-    infm = P.is_inf(pts)
-    reals: list[complex] = []
-    pairs: list[complex] = []
-    count = 0
-    heap: list[tuple[float, int, str, int]] = []
-    tie = itertools.count()
+    pick = _Picker(pts, alive, S, rng, noise)
+    pick.rebuild()
+    while pick.count < n:
+        if not pick.heap:
+            pick.rebuild()
+            if not pick.heap:
+                break
+        _, _, kind, i = heapq.heappop(pick.heap)
+        if kind in ("zero", "inf"):
+            pick.take_special(0j if kind == "zero" else P.INF, kind)
+        elif alive[i]:
+            pick.take_orbit(i, n, real_thr)
+    pairs = sorted(pick.pairs, key=lambda h: P.chordal1(h, h.conjugate()))
+    reals = pick.reals
+    while len(reals) < e and pairs:
+        h = pairs.pop(0)
+        reals += [P.real_point(h)] * 2
+    return reals, pairs
 
-    def perturb(c: float) -> float:
-        if noise == 0:
+
+class _Picker:
+    """The state of :func:`_select_level`: a heap of candidate orbits by (perturbed) cost,
+    the hyperroots taken so far (``reals``, ``pairs`` as the upper member of a conjugate
+    pair) and their count. ``alive`` (shared with the caller) marks the roots still free."""
+
+    def __init__(self, pts: ComplexArray, alive: NDArray[np.bool_], S: int,
+                 rng: np.random.Generator, noise: float) -> None:
+        self.pts, self.alive, self.S, self.rng, self.noise = pts, alive, S, rng, noise
+        self.zeta = np.exp(2j * np.pi * np.arange(1, S) / S)
+        self.infm = P.is_inf(pts)
+        self.reals: list[complex] = []
+        self.pairs: list[complex] = []
+        self.count = 0
+        self.heap: list[tuple[float, int, str, int]] = []
+        self.tie = itertools.count()
+
+    def perturb(self, c: float) -> float:
+        """A cost randomized for the randomized starts (``noise > 0``)."""
+        if self.noise == 0:
             return c
-        return c * math.exp(noise * rng.standard_normal()) + 1e-9 * rng.random()
+        return c * math.exp(self.noise * self.rng.standard_normal()) + 1e-9 * self.rng.random()
 
-    def special_members(point: complex) -> list[int] | None:
-        idx = np.flatnonzero(alive)
-        if idx.size < S:
+    def push(self, c: float, kind: str, i: int) -> None:
+        heapq.heappush(self.heap, (c, next(self.tie), kind, i))
+
+    def cheaper_waits(self, c: float) -> bool:
+        """A candidate whose cost went up waits behind a cheaper one."""
+        return bool(self.heap) and c > self.heap[0][0] * 1.0001 + 1e-15
+
+    def special_members(self, point: complex) -> list[int] | None:
+        """The ``S`` alive roots nearest to ``0`` or ``inf``."""
+        idx = np.flatnonzero(self.alive)
+        if idx.size < self.S:
             return None
-        dist = P.chordal(point, pts[idx])
-        return [int(i) for i in idx[np.argsort(dist, kind="stable")[:S]]]
+        dist = P.chordal(point, self.pts[idx])
+        return [int(i) for i in idx[np.argsort(dist, kind="stable")[: self.S]]]
 
-    def rebuild() -> None:
-        idx = np.flatnonzero(alive)
-        P_ = pts[idx]
+    def rebuild(self) -> None:
+        """Push every alive root with the robust cost of its best orbit, and the hyperroots 0
+        and inf when ``S`` roots are near them."""
+        S, idx = self.S, np.flatnonzero(self.alive)
+        P_ = self.pts[idx]
         if S > 1 and idx.size:
-            fin = ~infm[idx] & (P_ != 0)
-            rot = np.where(fin, P_, 0)[:, None] * zeta[None, :]  # |rot| = |P_|
+            fin = ~self.infm[idx] & (P_ != 0)
+            rot = np.where(fin, P_, 0)[:, None] * self.zeta[None, :]  # |rot| = |P_|
             D = P.chordal(rot[:, :, None], P_[None, None, :])
             D[np.arange(idx.size), :, np.arange(idx.size)] = np.inf
             est = np.where(fin, _robust_cost(D.min(axis=2)), np.inf)
@@ -112,60 +151,50 @@ def _select_level(
             est = np.zeros(idx.size)
         for i, c in zip(idx, est, strict=True):
             if np.isfinite(c):
-                heapq.heappush(heap, (perturb(float(c)), next(tie), "pt", int(i)))
+                self.push(self.perturb(float(c)), "pt", int(i))
         if S == 1 or idx.size < S:
             return
-        # the hyperroots 0 and inf need S roots near the point (chordal distance to 0 is
-        # |p| / hyp, to inf 1 / hyp)
-        d0 = P.chordal(P_, 0j)
-        dinf = P.chordal(P_, P.INF)
-        for kind, dist in (("zero", d0), ("inf", dinf)):
+        for kind, dist in (("zero", P.chordal(P_, 0j)), ("inf", P.chordal(P_, P.INF))):
             c = float(np.sum(np.partition(dist, S - 1)[:S]))
             if c <= 0.5 * S:
-                heapq.heappush(heap, (perturb(c), next(tie), kind, -1))
+                self.push(self.perturb(c), kind, -1)
 
-    rebuild()
-    while count < n:
-        if not heap:
-            rebuild()
-            if not heap:
-                break
-        key, _, kind, i = heapq.heappop(heap)
-        if kind in ("zero", "inf"):
-            point = 0j if kind == "zero" else P.INF
-            mem = special_members(point)
-            if mem is None:
-                continue
-            c = perturb(float(np.sum(P.chordal(point, pts[mem]))))
-            if heap and c > heap[0][0] * 1.0001 + 1e-15:
-                heapq.heappush(heap, (c, next(tie), kind, -1))
-                continue
-            alive[mem] = False
-            reals.append(point)
-            count += 1
-            nxt = special_members(point)
-            if nxt is not None:
-                heapq.heappush(heap, (perturb(float(np.sum(P.chordal(point, pts[nxt])))),
-                                      next(tie), kind, -1))
-            continue
-        if not alive[i]:
-            continue
+    def take_special(self, point: complex, kind: str) -> None:
+        """Take the hyperroot ``0`` or ``inf`` (``S`` roots near it), unless it got dearer."""
+        mem = self.special_members(point)
+        if mem is None:
+            return
+        c = self.perturb(float(np.sum(P.chordal(point, self.pts[mem]))))
+        if self.cheaper_waits(c):
+            self.push(c, kind, -1)
+            return
+        self.alive[mem] = False
+        self.reals.append(point)
+        self.count += 1
+        nxt = self.special_members(point)
+        if nxt is not None:
+            self.push(self.perturb(float(np.sum(P.chordal(point, self.pts[nxt])))), kind, -1)
+
+    def take_orbit(self, i: int, n: int, real_thr: float) -> None:
+        """Take the orbit of root ``i``: real when its hyperroot is (nearly) real or only one
+        more is needed, else with its conjugate orbit as a pair, else projected to real."""
+        pts, alive = self.pts, self.alive
         avail = alive.copy()
         avail[i] = False
-        m = _match(pts, avail, pts[i] * zeta) if S > 1 else ([], 0.0)
+        m = _match(pts, avail, pts[i] * self.zeta) if self.S > 1 else ([], 0.0)
         if m is None:
-            continue
+            return
         members = [i, *m[0]]
-        c = perturb(m[1])
-        if heap and c > heap[0][0] * 1.0001 + 1e-15:
-            heapq.heappush(heap, (c, next(tie), "pt", i))
-            continue
-        h = _robust_hyperroot(P.power(pts[members], S))
-        if P.is_real_point(h, real_thr) or n - count == 1:
+        c = self.perturb(m[1])
+        if self.cheaper_waits(c):
+            self.push(c, "pt", i)
+            return
+        h = _robust_hyperroot(P.power(pts[members], self.S))
+        if P.is_real_point(h, real_thr) or n - self.count == 1:
             alive[members] = False
-            reals.append(P.real_point(h))
-            count += 1
-            continue
+            self.reals.append(P.real_point(h))
+            self.count += 1
+            return
         avail = alive.copy()
         avail[members] = False
         m2 = _match(pts, avail, np.conj(pts[members]))
@@ -173,20 +202,14 @@ def _select_level(
         # are from being a conjugation-closed orbit (e.g. its roots were taken by a higher
         # level), project this orbit to a real hyperroot instead
         c_proj = 0.5 * float(np.sum(P.chordal(pts[members], np.conj(pts[members]))))
-        if m2 is None or perturb(m2[1]) > c_proj:
-            alive[members] = False
-            reals.append(P.real_point(h))
-            count += 1
-            continue
         alive[members] = False
+        if m2 is None or self.perturb(m2[1]) > c_proj:
+            self.reals.append(P.real_point(h))
+            self.count += 1
+            return
         alive[m2[0]] = False
-        pairs.append(complex(h.real, abs(h.imag)))
-        count += 2
-    pairs.sort(key=lambda h: P.chordal1(h, h.conjugate()))
-    while len(reals) < e and pairs:
-        h = pairs.pop(0)
-        reals += [P.real_point(h)] * 2
-    return reals, pairs
+        self.pairs.append(complex(h.real, abs(h.imag)))
+        self.count += 2
 
 
 def _distribute(
