@@ -265,9 +265,9 @@ def search(fs: FloatArray, levels: Sequence[Level], limit: float) -> list[Eval]:
     gap of a decade, and one event per decade inside long runs), all the way up: the
     certificate is not monotone in the tolerance (a wrong merge can fail it at a small
     tolerance while snapping a cluster of roots at a larger one passes it, and the raw roots
-    of forms with many roots on circles are ill-conditioned). Every decade whose start passes and whose end fails is
-    walked event by event up to its first failure (at most about six events, :func:`events`
-    keeps one per factor 1.5)."""
+    of forms with many roots on circles are ill-conditioned). Every decade whose start passes
+    and whose end fails is walked event by event up to its first failure (at most about six
+    events, :func:`events` keeps one per factor 1.5)."""
     strides = [lv.S for lv in levels if lv.n > 0 and lv.S > 1]
     evals: list[Eval] = []
     seen: dict[tuple[Any, ...], bool] = {}
