@@ -270,7 +270,7 @@ def form_from_roots(points: Sequence[complex], mults: Sequence[int] | None = Non
     # each factor y (t = inf) moves the coefficients one place towards y^n
     c = np.concatenate([np.zeros(n_inf, dtype=np.complex128), a[::-1]])
     scale = float(np.max(np.abs(c)))
-    return c / scale if scale > 0 else c
+    return np.asarray(c / scale if scale > 0 else c, dtype=np.complex128)
 
 
 def orbit_distance(a: ComplexArray, b: ComplexArray, S: int) -> FloatArray:
