@@ -112,9 +112,10 @@ def multistart(
     randomly perturbed ``f`` (real roots merge into pairs and pairs split into real roots,
     exploring other orbit/reality configurations). The first two are polished first; if they
     agree within ``tol`` on a distance below ``_NEAR_MEMBER`` the target is a perturbed member
-    and the search stops. Otherwise the other starts follow, and for small degrees
-    (``d <= 40``) ``6 * starts`` random filters join them: all are screened by a short
-    batched LM run and the ``starts`` best are polished to convergence. Returns the polished
+    and the search stops. Otherwise the other starts follow, and for degrees
+    ``d <= 200`` ``6 * starts`` random filters join them: all are screened by a short
+    batched LM run and the best half of the remaining ``starts`` are polished to
+    convergence. Returns the polished
     parameters and costs sorted by cost, and the number of starting points tried."""
     rng = np.random.default_rng(seed)
     pts = P.roots(f) if np.any(f) else np.zeros(model.n - 1, dtype=np.complex128)
@@ -137,13 +138,15 @@ def multistart(
         order = np.argsort(cost1, kind="stable")
         return theta1[order], cost1[order], first
     inits = [orbit_start(b) for b in range(first, starts)]
-    n_rand = 6 * starts if model.n <= 41 and model.L > 1 else 0
+    # random filters find basins the root orbits miss on generic targets; beyond degree 200
+    # their screening costs more than it finds
+    n_rand = 6 * starts if model.n <= 201 and model.L > 1 else 0
     theta0 = init_batch(model, levels, np.stack(inits), f, C) if inits else np.zeros(
         (0, model.P))
     if n_rand:
         theta0 = np.concatenate([theta0, fit_scale(
             model, rng.standard_normal((n_rand, model.P)), f, C)])
-    keep = starts - first
+    keep = max(1, (starts - first + 1) // 2)  # the best half of the screened starts
     if n_rand:
         theta0, cost0 = levenberg_marquardt(model, theta0, f, C, max_iter=25)
         theta0 = theta0[np.argsort(cost0, kind="stable")[:keep]]
@@ -177,7 +180,7 @@ def nearest(
     choices) are polished together by a batched Levenberg-Marquardt solve in the layer
     filters, rebalancing layer norms along the rescaling orbit. When the first two agree
     within ``tol`` on a relative distance below ``1e-3`` (a perturbed member) the search stops
-    there; otherwise the other starts, and for degree ``d <= 40`` also ``6 * starts`` random
+    there; otherwise the other starts, and for degree ``d <= 200`` also ``6 * starts`` random
     filters screened by a short run, compete (:func:`multistart`).
 
     ``target="closure"``: the real points of the Zariski closure are the union of the real
