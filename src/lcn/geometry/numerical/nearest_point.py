@@ -50,8 +50,9 @@ class NearestResult:
       zero at a critical point of the distance (also where the point is singular or on the
       boundary, where ``im d mu`` drops rank);
     * ``starts``: number of starts polished to convergence (at most the ``starts`` asked
-      for; two when the first two agree on a near-member target); ``screened``: number of
-      starting points tried in all (with the random ones screened for small degrees);
+      for; two when the first two agree on a near-member target, else the two first and the
+      best half of the others after screening); ``screened``: number of root-orbit starting
+      points tried (random ones are screened beside them up to degree 200);
       ``agreed``: the two best starts reached the same distance within ``tol * ||f||_M``;
       ``tol``: that tolerance;
     * ``residual``: ``max |mu(filters) - point| / max |point|`` (how well the returned
