@@ -140,7 +140,7 @@ def _descend_fused(
     block = B if (eng.device.type == "cuda" or traj is not None) else fused.BLOCK
     for a in range(0, B, block):
         idx = slice(a, min(B, a + block))
-        th, et, tk = _fused_block(eng, fs, thT[:, idx], lr_t, eta[idx], opts, traj, idx)
+        th, et, tk = _fused_block(eng, fs, thT[:, idx].contiguous(), lr_t, eta[idx], opts, traj, idx)
         thT[:, idx] = th
         eta[idx] = et
         taken[idx] = tk

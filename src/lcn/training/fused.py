@@ -61,31 +61,62 @@ class FusedStep:
     backend: str
 
 
-def _make_value_grad(eng: Engine) -> Callable[..., Any]:
+def up_multiply(acc: Any, w: Any, S: int) -> Any:
+    """``acc * pi_S(w)`` in ``(taps, runs)`` layout: ``acc (n, R)``, ``w (k, R)`` ->
+    ``(n + S(k-1), R)``; tap ``j`` adds ``w_j acc`` at offset ``j S`` (one multiply-add over
+    ``n R`` contiguous values; the same map as :func:`lcn.parametrization.mul_upsampled`)."""
+    n = acc.shape[0]
+    k = w.shape[0]
+    out = acc.new_zeros((n + S * (k - 1), acc.shape[1]))
+    for j in range(k):
+        out[j * S : j * S + n].addcmul_(acc, w[j])
+    return out
+
+
+def up_multiply_vjp(acc: Any, w: Any, S: int, gbar: Any) -> tuple[Any, Any]:
+    """The transpose of :func:`up_multiply` in both factors: for ``out = acc * pi_S(w)`` and
+    a cotangent ``gbar`` of ``out``, ``(d/dw, d/dacc) <gbar, out>``. ``Z[a, j] = gbar[a + j S]``
+    is a strided view of ``gbar`` (no copy), so ``d/dw_j = sum_a acc[a] Z[a, j]`` and
+    ``d/dacc[a] = sum_j w_j Z[a, j]``."""
+    n = acc.shape[0]
+    Z = gbar.unfold(0, n, S).permute(2, 0, 1)  # (n, k, R), strides (R, S R, 1)
+    return (acc.unsqueeze(1) * Z).sum(0), (Z * w.unsqueeze(0)).sum(1)
+
+
+def _apply_G(G: Any, r: Any, pointwise: bool) -> Any:
+    """``G r`` in ``(taps, runs)`` layout for a shared ``G (m, m)`` or per-run ``(m, m, R)``.
+    ``pointwise``: as ``m`` broadcast multiply-adds, which a compiler fuses with the rest of
+    the step (in eager mode one matrix product is faster)."""
+    if G.dim() == 3:
+        return (G * r.unsqueeze(0)).sum(1)
+    if not pointwise:
+        return G @ r
+    out = G[:, 0:1] * r[0:1]
+    for t in range(1, r.shape[0]):
+        out = out + G[:, t : t + 1] * r[t : t + 1]
+    return out
+
+
+def _make_value_grad(eng: Engine, pointwise: bool = False) -> Callable[..., Any]:
     """``(theta (P, R), G, u, c) -> loss (R,), grad (P, R), Gr (m, R)``; ``G`` is
     ``(m, m)`` (shared) or ``(m, m, R)`` (per run), ``u`` ``(m, 1)`` or ``(m, R)``."""
     torch = eng.torch
     model = eng.model
-    lifts = model.lifts() or []
-    E = [torch.as_tensor(e, device=eng.device, dtype=eng.dtype) for e in lifts]
-    Et = [e.T.contiguous() for e in E]
+    S = model.arch.S  # type: ignore[union-attr]
     cuts = [(s.start, s.stop) for s in model.slices]
-    k = model.k
 
     def value_grad(theta: Any, G: Any, u: Any, c: Any) -> tuple[Any, Any, Any]:
         ws = [theta[a:b] for a, b in cuts]
         accs = [ws[0]]
-        for w, et in zip(ws[1:], Et, strict=True):
-            accs.append(et @ (accs[-1].unsqueeze(1) * w.unsqueeze(0)).flatten(0, 1))
+        for w, Si in zip(ws[1:], S[1:], strict=True):
+            accs.append(up_multiply(accs[-1], w, Si))
         r = accs[-1] - u
-        Gr = G @ r if G.dim() == 2 else (G * r.unsqueeze(0)).sum(1)
+        Gr = _apply_G(G, r, pointwise)
         lossv = (r * Gr).sum(0) + c
         gb = 2.0 * Gr
         grads: list[Any] = list(ws)
         for i in range(len(ws) - 1, 0, -1):
-            Z = (E[i - 1] @ gb).unflatten(0, (accs[i - 1].shape[0], k[i]))
-            grads[i] = (accs[i - 1].unsqueeze(1) * Z).sum(0)
-            gb = (Z * ws[i].unsqueeze(0)).sum(1)
+            grads[i], gb = up_multiply_vjp(accs[i - 1], ws[i], S[i], gb)
         grads[0] = gb
         return lossv, torch.cat(grads, 0), Gr
 
@@ -144,9 +175,10 @@ def fused_step(
     fixed, auto = _make_steps(eng, vg, tie)
     if not compile:
         return FusedStep(vg, fixed, auto, "fused")
+    fixed_c, auto_c = _make_steps(eng, _make_value_grad(eng, pointwise=True), tie)
     try:
-        cf = torch.compile(fixed, dynamic=True)
-        ca = torch.compile(auto, dynamic=True)
+        cf = torch.compile(fixed_c, dynamic=False)
+        ca = torch.compile(auto_c, dynamic=False)
     except Exception as exc:  # torch.compile unavailable on this platform
         return FusedStep(vg, fixed, auto, f"fused (compile failed: {type(exc).__name__})")
     out = FusedStep(vg, fixed, auto, "fused+compile")
