@@ -39,8 +39,9 @@ def init_params(
     exact gradient flow, but it is not attracting: in floating point a rounding difference
     between tied layers can grow along an unstable direction (measured: 7 of 64 tied runs
     untied within 500 steps). :func:`lcn.training.train` with ``init="tied"`` therefore
-    projects every iterate back onto the tied set (the tied layers are copies of one layer, so
-    they stay *exactly* equal); other inits never tie.
+    projects every descent iterate back onto the tied set (the tied layers are copies of one
+    layer, so they stay *exactly* equal; the polish, a few Newton steps, keeps them equal to
+    rounding); an explicit array is never projected.
     """
     model = model_for(arch)
     runs = check_int(runs, "runs", min=1, error=ConfigError)
