@@ -140,7 +140,8 @@ def _descend_fused(
     block = B if (eng.device.type == "cuda" or traj is not None) else fused.BLOCK
     for a in range(0, B, block):
         idx = slice(a, min(B, a + block))
-        th, et, tk = _fused_block(eng, fs, thT[:, idx].contiguous(), lr_t, eta[idx], opts, traj, idx)
+        th, et, tk = _fused_block(eng, fs, thT[:, idx].contiguous(), lr_t, eta[idx], opts,
+                                  traj, idx)
         thT[:, idx] = th
         eta[idx] = et
         taken[idx] = tk
@@ -153,8 +154,8 @@ def _fused_block(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """All steps of one block of runs in ``(taps, runs)`` layout."""
     torch = eng.torch
-    G, u, c, Gn = fused.gram_layout(eng, idx)
-    lossv, grad, Gr = fs.value_grad(th, G, u, c)
+    data = fused.gram_layout(eng, idx)
+    lossv, grad, Gr = fs.value_grad(th, *data[:3])
     n = th.shape[1]
     active = torch.ones(n, dtype=torch.bool, device=th.device)
     taken = torch.zeros(n, dtype=torch.long, device=th.device)
@@ -164,9 +165,9 @@ def _fused_block(
         if traj is not None and t % traj.every == 0:
             traj.record(t, th.T, lossv)
         if lr_b is not None:
-            th, lossv, grad, Gr = fs.fixed(th, grad, lr_b * active, G, u, c)
+            th, lossv, grad, Gr = fs.fixed(th, grad, lr_b * active, data)
         else:
-            th, lossv, grad, Gr, eta = fs.auto(th, lossv, grad, Gr, eta, active, Gn, G, u, c)
+            th, lossv, grad, Gr, eta = fs.auto(th, lossv, grad, Gr, eta, active, data)
         since += 1
         if (t + 1) % fused.CHECK_EVERY == 0:
             taken += active * since

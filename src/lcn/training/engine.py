@@ -51,6 +51,16 @@ class Engine:
             new.Gnorm, new.unorm = self.Gnorm[idx], self.unorm[idx]
         return new
 
+    def tiled(self, n: int) -> Engine:
+        """Engine for ``n`` stacked copies of this batch (rows ``j B + r`` are run ``r``)."""
+        new = object.__new__(Engine)
+        new.__dict__.update(self.__dict__)
+        new.runs = self.runs * n
+        if not self.shared:
+            new.G, new.u, new.c = self.G.repeat(n, 1, 1), self.u.repeat(n, 1), self.c.repeat(n)
+            new.Gnorm, new.unorm = self.Gnorm.repeat(n), self.unorm.repeat(n)
+        return new
+
     @property
     def G_norm(self) -> torch.Tensor:
         """``||G||_2`` per run (or the shared scalar)."""
@@ -154,14 +164,23 @@ class Engine:
 
     def gauge(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``q_i = ||w_i||^2 - ||w_{i+1}||^2`` (conserved by gradient flow; fixing them fixes
-        the rescaling orbit) and their Jacobian ``(B, L-1, P)``."""
-        torch = self.torch
-        L, sl = self.model.L, self.model.slices
+        the rescaling orbit) and their Jacobian ``(B, L-1, P)``: ``2 theta`` on layer ``i``,
+        ``-2 theta`` on layer ``i+1`` (one broadcast product with a constant sign pattern)."""
+        return self.gauge_values(theta), 2.0 * theta.unsqueeze(1) * self._gauge_signs()
+
+    def gauge_values(self, theta: torch.Tensor) -> torch.Tensor:
+        """``q (B, L-1)`` of :meth:`gauge` without its Jacobian."""
         n2 = self.layer_sq_norms(theta)
-        q = n2[:, :-1] - n2[:, 1:]
-        D = torch.zeros(theta.shape[0], max(L - 1, 0), theta.shape[1], dtype=theta.dtype,
-                        device=theta.device)
-        for i in range(L - 1):
-            D[:, i, sl[i]] = 2.0 * theta[:, sl[i]]
-            D[:, i, sl[i + 1]] = -2.0 * theta[:, sl[i + 1]]
-        return q, D
+        return n2[:, :-1] - n2[:, 1:]
+
+    def _gauge_signs(self) -> torch.Tensor:
+        C = getattr(self, "_signs", None)
+        if C is None:
+            sl = self.model.slices
+            Cn = np.zeros((max(self.model.L - 1, 0), self.model.P))
+            for i in range(self.model.L - 1):
+                Cn[i, sl[i]] = 1.0
+                Cn[i, sl[i + 1]] = -1.0
+            C = self.torch.as_tensor(Cn, device=self.device, dtype=self.dtype)
+            self._signs = C
+        return C

@@ -83,21 +83,7 @@ def up_multiply_vjp(acc: Any, w: Any, S: int, gbar: Any) -> tuple[Any, Any]:
     return (acc.unsqueeze(1) * Z).sum(0), (Z * w.unsqueeze(0)).sum(1)
 
 
-def _apply_G(G: Any, r: Any, pointwise: bool) -> Any:
-    """``G r`` in ``(taps, runs)`` layout for a shared ``G (m, m)`` or per-run ``(m, m, R)``.
-    ``pointwise``: as ``m`` broadcast multiply-adds, which a compiler fuses with the rest of
-    the step (in eager mode one matrix product is faster)."""
-    if G.dim() == 3:
-        return (G * r.unsqueeze(0)).sum(1)
-    if not pointwise:
-        return G @ r
-    out = G[:, 0:1] * r[0:1]
-    for t in range(1, r.shape[0]):
-        out = out + G[:, t : t + 1] * r[t : t + 1]
-    return out
-
-
-def _make_value_grad(eng: Engine, pointwise: bool = False) -> Callable[..., Any]:
+def _make_value_grad(eng: Engine) -> Callable[..., Any]:
     """``(theta (P, R), G, u, c) -> loss (R,), grad (P, R), Gr (m, R)``; ``G`` is
     ``(m, m)`` (shared) or ``(m, m, R)`` (per run), ``u`` ``(m, 1)`` or ``(m, R)``."""
     torch = eng.torch
@@ -111,7 +97,9 @@ def _make_value_grad(eng: Engine, pointwise: bool = False) -> Callable[..., Any]
         for w, Si in zip(ws[1:], S[1:], strict=True):
             accs.append(up_multiply(accs[-1], w, Si))
         r = accs[-1] - u
-        Gr = _apply_G(G, r, pointwise)
+        # shared G: one matrix product (measured faster than m fused multiply-adds, also
+        # under torch.compile); per-run G (m, m, R): a broadcast product and a sum
+        Gr = G @ r if G.dim() == 2 else (G * r.unsqueeze(0)).sum(1)
         lossv = (r * Gr).sum(0) + c
         gb = 2.0 * Gr
         grads: list[Any] = list(ws)
@@ -131,16 +119,19 @@ def _make_steps(eng: Engine, value_grad: Callable[..., Any],
     def project(theta: Any) -> Any:
         return theta if tie is None else tie(theta)
 
-    def fixed(theta: Any, grad: Any, step: Any, G: Any, u: Any, c: Any) -> tuple[Any, ...]:
-        """``theta - step grad`` and its loss and gradient (``step`` is 0 for frozen runs)."""
+    def fixed(theta: Any, grad: Any, step: Any, data: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``theta - step grad`` and its loss and gradient (``step`` is 0 for frozen runs);
+        ``data`` is :func:`gram_layout`'s ``(G, u, c, ||G||)``."""
+        G, u, c, _ = data
         theta = project(theta - step * grad)
         lossv, grad, Gr = value_grad(theta, G, u, c)
         return theta, lossv, grad, Gr
 
-    def auto(theta: Any, lossv: Any, grad: Any, Gr: Any, eta: Any, active: Any, Gnorm: Any,
-             G: Any, u: Any, c: Any) -> tuple[Any, ...]:
+    def auto(theta: Any, lossv: Any, grad: Any, Gr: Any, eta: Any, active: Any,
+             data: tuple[Any, ...]) -> tuple[Any, ...]:
         """One backtracking step: ``eta / Lhat`` (:meth:`Engine.lipschitz`), accepted when the
         loss does not increase, else rejected and ``eta`` halved."""
+        G, u, c, Gnorm = data
         n = torch.stack([(theta[a:b] ** 2).sum(0) for a, b in cuts]).sqrt().clamp_min(1e-150)
         prod = torch.prod(n, dim=0)
         inv = 1.0 / n
@@ -175,15 +166,14 @@ def fused_step(
     fixed, auto = _make_steps(eng, vg, tie)
     if not compile:
         return FusedStep(vg, fixed, auto, "fused")
-    fixed_c, auto_c = _make_steps(eng, _make_value_grad(eng, pointwise=True), tie)
     try:
-        cf = torch.compile(fixed_c, dynamic=False)
-        ca = torch.compile(auto_c, dynamic=False)
+        cf = torch.compile(fixed, dynamic=False)
+        ca = torch.compile(auto, dynamic=False)
     except Exception as exc:  # torch.compile unavailable on this platform
         return FusedStep(vg, fixed, auto, f"fused (compile failed: {type(exc).__name__})")
     out = FusedStep(vg, fixed, auto, "fused+compile")
 
-    def guarded(compiled: Callable[..., Any], plain: Callable[..., Any], name: str) -> Any:
+    def guarded(compiled: Callable[..., Any], plain: Callable[..., Any]) -> Any:
         def call(*args: Any) -> Any:
             if out.backend != "fused+compile":
                 return plain(*args)
@@ -194,8 +184,8 @@ def fused_step(
                 return plain(*args)
         return call
 
-    out.fixed = guarded(cf, fixed, "fixed")
-    out.auto = guarded(ca, auto, "auto")
+    out.fixed = guarded(cf, fixed)
+    out.auto = guarded(ca, auto)
     return out
 
 

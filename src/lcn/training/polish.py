@@ -22,23 +22,28 @@ class _Gauge:
     q0: Any
     gamma: Any
 
-    def residual(self, eng: Engine, th: Any) -> tuple[Any, Any]:
+    def residual(self, eng: Engine, th: Any) -> tuple[Any, Any, Any]:
+        """``F = [grad L; gamma (q - q0)]``, ``grad L`` and ``v = mu(w)``."""
         torch = eng.torch
-        _, g, _, _ = eng.value_grad(th)
+        _, g, v, _ = eng.value_grad(th)
         if self.q0 is None:
-            return g, None
-        q, D = eng.gauge(th)
-        return torch.cat([g, self.gamma[:, None] * (q - self.q0)], dim=1), D
+            return g, g, v
+        q = eng.gauge_values(th)
+        return torch.cat([g, self.gamma[:, None] * (q - self.q0)], dim=1), g, v
 
     def subset(self, idx: Any) -> _Gauge:
         return _Gauge(None if self.q0 is None else self.q0[idx], self.gamma[idx])
+
+    def repeat(self, n: int) -> _Gauge:
+        """The same rows for ``n`` stacked copies of the batch."""
+        return _Gauge(None if self.q0 is None else self.q0.repeat(n, 1), self.gamma.repeat(n))
 
 
 def _gauge_scale(eng: Engine, theta: torch.Tensor) -> torch.Tensor:
     """Scale of the gauge rows: match the Hessian's size at the start."""
     torch = eng.torch
     H0 = eng.hessian(theta)
-    _, D0 = eng.gauge(theta)
+    D0 = eng.gauge(theta)[1]
     gamma = torch.linalg.matrix_norm(H0) / torch.linalg.matrix_norm(D0).clamp_min(1e-300)
     return torch.where(torch.isfinite(gamma) & (gamma > 0), gamma, torch.ones_like(gamma))
 
@@ -72,11 +77,10 @@ def lm_solve(
         if idx.numel() == 0:
             break
         sub = eng.subset(idx)
-        new_th, l_idx = _lm_iteration(sub, theta[idx], gauge.subset(idx), lam[idx])
+        new_th, l_idx, g1, v1 = _lm_iteration(sub, theta[idx], gauge.subset(idx), lam[idx])
         lam[idx] = l_idx
         theta[idx] = new_th
         iters[idx] += 1
-        _, g1, v1, _ = sub.value_grad(new_th)
         r1 = sub.rel_grad(new_th, g1, v1)
         rel[idx] = r1
         done = (r1 <= tol) | ~torch.isfinite(r1) | (l_idx >= 1e12)
@@ -84,40 +88,55 @@ def lm_solve(
     return theta, rel, iters
 
 
+#: Damping levels tried in one LM iteration (``lam``, ``100 lam``, ``10^4 lam``).
+_TRIES = 3
+
+
 def _lm_iteration(
     eng: Engine, th: torch.Tensor, gauge: _Gauge, lam: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """One LM iteration for every run of ``eng``: the normal equations are formed once and
-    solved (one batched ``solve_ex``) at up to three damping levels. Returns the accepted
-    iterate and the new damping."""
+    solved at the three damping levels ``lam, 100 lam, 10^4 lam`` in one batched
+    ``solve_ex`` (and one batched residual), then each run takes the first level that
+    decreases ``||F||`` -- the same outcome as trying the levels one after the other, without
+    a Python round per level. Returns the new iterate, the new damping, and the gradient and
+    ``mu`` at the new iterate (reused for the convergence test)."""
     torch = eng.torch
-    P = th.shape[1]
-    F, D = gauge.residual(eng, th)
+    B, P = th.shape
+    F, g, v = gauge.residual(eng, th)
     H = eng.hessian(th)
-    A = H if D is None else torch.cat([H, gauge.gamma[:, None, None] * D], dim=1)
+    if gauge.q0 is None:
+        A = H
+    else:
+        A = torch.cat([H, gauge.gamma[:, None, None] * eng.gauge(th)[1]], dim=1)
     AtA = A.transpose(1, 2) @ A
     AtF = (A.transpose(1, 2) @ F.unsqueeze(-1)).squeeze(-1)
     scale = torch.diagonal(AtA, dim1=1, dim2=2).mean(-1).clamp_min(1e-300)
     Fn = torch.linalg.vector_norm(F, dim=-1)
+    n = _TRIES
+    levels = [lam]
+    for _ in range(n - 1):
+        levels.append(levels[-1] * 100.0)  # the products of sequential tries, bit for bit
+    lams = torch.cat(levels)  # (n B,): level-major
     eye = torch.eye(P, dtype=th.dtype, device=th.device)
-    new_th = th
-    accepted = torch.zeros(th.shape[0], dtype=torch.bool, device=th.device)
-    for _try in range(3):
-        M = AtA + (lam * scale)[:, None, None] * eye
-        sol, info = torch.linalg.solve_ex(M, -AtF.unsqueeze(-1))
-        step = torch.where((info == 0)[:, None], sol.squeeze(-1),
-                           torch.full_like(AtF, float("nan")))
-        cand = th + step
-        Fc, _ = gauge.residual(eng, cand)
-        ok = torch.isfinite(Fc).all(-1) & (torch.linalg.vector_norm(Fc, dim=-1) < Fn)
-        take = ok & ~accepted
-        new_th = torch.where(take[:, None], cand, new_th)
-        accepted |= ok
-        lam = torch.where(take, (lam * 0.1).clamp_min(1e-15),
-                          torch.where(accepted, lam, lam * 100.0))
-        if bool(accepted.all()):
-            break
-    return new_th, lam.clamp_max(1e12)
+    M = AtA.repeat(n, 1, 1) + (lams * scale.repeat(n))[:, None, None] * eye
+    sol, info = torch.linalg.solve_ex(M, -AtF.repeat(n, 1).unsqueeze(-1))
+    step = torch.where((info == 0)[:, None], sol.squeeze(-1),
+                       torch.full_like(sol.squeeze(-1), float("nan")))
+    cand = th.repeat(n, 1) + step
+    Fc, gc, vc = gauge.repeat(n).residual(eng.tiled(n), cand)
+    ok = (torch.isfinite(Fc).all(-1) & (torch.linalg.vector_norm(Fc, dim=-1) < Fn.repeat(n)))
+    ok = ok.reshape(n, B)
+    first = torch.where(ok.any(0), ok.to(torch.int8).argmax(0), n)  # n: none accepted
+    rows = torch.arange(B, device=th.device)
+    pick = first.clamp_max(n - 1) * B + rows
+    took = first < n
+    new_th = torch.where(took[:, None], cand[pick], th)
+    g1 = torch.where(took[:, None], gc[pick], g)
+    v1 = torch.where(took[:, None], vc[pick], v)
+    # damping after the sequential tries: accepted at level j -> lam 100^j / 10; none -> 10^6
+    lam_new = torch.where(took, (lams[pick] * 0.1).clamp_min(1e-15), levels[-1] * 100.0)
+    return new_th, lam_new.clamp_max(1e12), g1, v1
 
 
 def newton_descent(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,9 +21,6 @@ from lcn.training.init import init_params
 from lcn.training.loss import metrics
 from lcn.training.model import Model, model_for
 from lcn.training.polish import lm_solve, newton_descent, strict_saddle
-
-if TYPE_CHECKING:
-    import torch
 
 __all__ = ["OPTIMIZERS", "TrainResult", "train", "pair_drift", "MAX_WORK"]
 
