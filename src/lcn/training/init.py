@@ -40,8 +40,10 @@ def init_params(
     between tied layers can grow along an unstable direction (measured: 7 of 64 tied runs
     untied within 500 steps). :func:`lcn.training.train` with ``init="tied"`` therefore
     projects every descent iterate back onto the tied set (the tied layers are copies of one
-    layer, so they stay *exactly* equal; the polish, a few Newton steps, keeps them equal to
-    rounding); an explicit array is never projected.
+    layer, so they stay *exactly* equal). The polish is not projected: at a tied point that
+    is a strict saddle its saddle escape leaves the tied set on purpose; train with
+    ``polish=False`` to follow the tied gradient flow alone. An explicit array is never
+    projected.
     """
     model = model_for(arch)
     runs = check_int(runs, "runs", min=1, error=ConfigError)
