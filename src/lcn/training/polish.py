@@ -63,29 +63,42 @@ def lm_solve(
     torch = eng.torch
     B = theta.shape[0]
     theta = theta.clone()
-    iters = torch.zeros(B, dtype=torch.long, device=theta.device)
     if q0 is not None and eng.model.L > 1:
         gauge = _Gauge(q0, _gauge_scale(eng, theta))
     else:
         gauge = _Gauge(None, torch.ones(B, dtype=theta.dtype, device=theta.device))
     lam = torch.full((B,), 1e-4, dtype=theta.dtype, device=theta.device)
+
+    def step(sub: Engine, idx: Any) -> tuple[Any, Any]:
+        new_th, l_idx, g1, v1 = _lm_iteration(sub, theta[idx], gauge.subset(idx), lam[idx])
+        lam[idx] = l_idx
+        theta[idx] = new_th
+        r1 = sub.rel_grad(new_th, g1, v1)
+        return r1, ~torch.isfinite(r1) | (l_idx >= 1e12)
+
     _, g0, v0, _ = eng.value_grad(theta)
-    rel = eng.rel_grad(theta, g0, v0)
+    rel, iters = _while_active(eng, eng.rel_grad(theta, g0, v0), max_iter, tol, step)
+    return theta, rel, iters
+
+
+def _while_active(
+    eng: Engine, rel: Any, max_iter: int, tol: float, step: Any
+) -> tuple[Any, Any]:
+    """The active-set loop of the batched solvers: ``step(sub_engine, idx)`` advances the
+    runs ``idx`` still above ``tol`` by one iteration and returns their new relative gradient
+    norms and a mask of runs to stop anyway; converged runs leave the batch."""
+    torch = eng.torch
+    iters = torch.zeros(rel.shape[0], dtype=torch.long, device=rel.device)
     active = ~(rel <= tol)
     for _ in range(max_iter):
         idx = torch.nonzero(active).squeeze(-1)
         if idx.numel() == 0:
             break
-        sub = eng.subset(idx)
-        new_th, l_idx, g1, v1 = _lm_iteration(sub, theta[idx], gauge.subset(idx), lam[idx])
-        lam[idx] = l_idx
-        theta[idx] = new_th
+        r1, stop = step(eng.subset(idx), idx)
         iters[idx] += 1
-        r1 = sub.rel_grad(new_th, g1, v1)
         rel[idx] = r1
-        done = (r1 <= tol) | ~torch.isfinite(r1) | (l_idx >= 1e12)
-        active[idx[done]] = False
-    return theta, rel, iters
+        active[idx[(r1 <= tol) | stop]] = False
+    return rel, iters
 
 
 #: Damping levels tried in one LM iteration (``lam``, ``100 lam``, ``10^4 lam``).
@@ -153,15 +166,9 @@ def newton_descent(
     B = theta.shape[0]
     theta = theta.clone()
     nu = torch.full((B,), 1e-3, dtype=theta.dtype, device=theta.device)
-    iters = torch.zeros(B, dtype=torch.long, device=theta.device)
     lossv, g, v, _ = eng.value_grad(theta)
-    rel = eng.rel_grad(theta, g, v)
-    active = ~(rel <= tol)
-    for _ in range(max_iter):
-        idx = torch.nonzero(active).squeeze(-1)
-        if idx.numel() == 0:
-            break
-        sub = eng.subset(idx)
+
+    def step(sub: Engine, idx: Any) -> tuple[Any, Any]:
         th, gi, li = theta[idx], g[idx], lossv[idx]
         H = sub.hessian(th)
         ev, V = torch.linalg.eigh(0.5 * (H + H.transpose(1, 2)))
@@ -179,11 +186,9 @@ def newton_descent(
         g[idx] = torch.where(okc, gc, gi)
         v[idx] = torch.where(okc, vc, v[idx])
         nu[idx] = torch.where(ok, (nui * 0.3).clamp_min(1e-12), nui * 10.0)
-        iters[idx] += 1
-        r1 = sub.rel_grad(th, g[idx], v[idx])
-        rel[idx] = r1
-        done = (r1 <= tol) | (nu[idx] >= 1e8)
-        active[idx[done]] = False
+        return sub.rel_grad(th, g[idx], v[idx]), nu[idx] >= 1e8
+
+    rel, iters = _while_active(eng, eng.rel_grad(theta, g, v), max_iter, tol, step)
     return theta, rel, iters
 
 
