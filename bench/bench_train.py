@@ -86,8 +86,8 @@ def hand_step_factory(arch: Architecture, G: torch.Tensor, u: torch.Tensor,
 
 def hand_runner(arch: Architecture, gf: Any, theta0: np.ndarray, lr: float, device: str,
                 compiled: bool) -> Callable[[int], np.ndarray]:
-    G = torch.as_tensor(gf.G, device=device)
-    u = torch.as_tensor(gf.u, device=device)
+    G = torch.tensor(np.array(gf.G), device=device)
+    u = torch.tensor(np.array(gf.u), device=device)
     step = hand_step_factory(arch, G, u, lr)
     if compiled:
         step = torch.compile(step)

@@ -133,8 +133,10 @@ def _mu_float(fs: list[NDArray[np.float64]], S: Sequence[int]) -> NDArray[np.flo
 
     if B == 0:
         return out.T.reshape(*batch, n)
-    # equal blocks, a multiple of the worker count, so no thread idles at the end
-    blocks = _WORKERS * math.ceil(B / (_WORKERS * _CHUNK))
+    # equal blocks, a multiple of the worker count, so no thread idles at the end; a batch
+    # that fits one block runs on the calling thread (the pool's hand-off costs more than
+    # it saves there: measured 7x slower than a plain tap loop at 10^4 rows on 2 busy cores)
+    blocks = 1 if B <= _CHUNK else _WORKERS * math.ceil(B / (_WORKERS * _CHUNK))
     chunk = max(1, math.ceil(B / blocks))
     starts = range(0, B, chunk)
     if len(starts) > 1:
