@@ -147,7 +147,9 @@ def sync(device: str) -> None:
 
 def time_size(runs: int, work: float, rounds: int, device: str) -> dict[str, float]:
     """Median run-steps/s of each contender at ``runs`` runs (``work`` run-steps a call)."""
-    steps = max(20, int(work // runs))
+    # at least 200 steps: lcn.train's set-up and final float64 metrics are O(runs) and in its
+    # time, the hand-written loops have none
+    steps = max(200, int(work // runs))
     fns = contenders(runs, device)
     for fn in fns.values():  # warm-up, compilation included
         fn(5)
@@ -165,11 +167,12 @@ def time_size(runs: int, work: float, rounds: int, device: str) -> dict[str, flo
 
 
 def peak_memory(runs: int, name: str, device: str) -> float:
-    """Peak memory (MB) of one contender doing 20 steps, in a fresh child process."""
+    """Peak memory (MB) of one contender doing 2 + 20 steps (compilation included), in a
+    fresh child process: growth of the peak resident size over the set-up (CPU)."""
     code = (
         "import sys, resource, torch; sys.path.insert(0, 'bench'); import bench_train as b; "
-        f"torch.set_num_threads(1); f = b.contenders({runs}, {device!r})[{name!r}]; f(2); "
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        f"torch.set_num_threads(1); f = b.contenders({runs}, {device!r})[{name!r}]; "
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; f(2); "
         f"torch.cuda.reset_peak_memory_stats() if {device!r} == 'cuda' else None; f(20); "
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
         f"g = torch.cuda.max_memory_allocated() / 2**20 if {device!r} == 'cuda' else "
