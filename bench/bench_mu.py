@@ -1,9 +1,13 @@
-"""Benchmark: batched ``lcn.mu`` against (a) the dense product of convolution matrices and
-(b) a torch ``Conv1d`` stack applied to delta inputs, all measured in this run.
+"""Benchmark: batched ``lcn.mu`` against (a) the dense product of convolution matrices,
+(b) a torch ``Conv1d`` stack applied to delta inputs, and the two strong baselines of issue
+14: (c) a NumPy tap loop in ``(taps, runs)`` layout and (d) a one-thread torch ``addcmul_``
+tap loop in the same layout (both given their layout for free: inputs transposed before the
+clock starts), plus (e) a numba kernel when numba is installed; all measured in this run.
 
     python bench/bench_mu.py [--batch 100000] [--quick]
 
-Goal (issue 2): ``mu`` at least 20x faster than (a) and 2x faster than (b) on this CPU.
+Goal (issue 2): ``mu`` at least 20x faster than (a) and 2x faster than (b) on this CPU;
+issue 14: ``mu`` stays ahead of (c), (d) and (e).
 (b) is a forward ``Conv1d`` stack (one grouped convolution per layer, groups = batch) applied
 to the ``d+1`` unit impulses, whose outputs are the entries of the end-to-end filter; (b')
 is the stronger transposed variant: one ``conv_transpose1d`` stack applied to a single delta
@@ -53,6 +57,61 @@ def torch_transpose_delta(a: Architecture, ws: list) -> object:
     return x[0]
 
 
+def numpy_tap_loop(a: Architecture, fsT: list[np.ndarray]) -> np.ndarray:
+    """(c): upsample-multiply, one vectorized multiply-add per tap over all runs."""
+    acc = fsT[0]
+    for w, S in zip(fsT[1:], a.S[1:], strict=True):
+        n, k = acc.shape[0], w.shape[0]
+        out = np.zeros((n + S * (k - 1), acc.shape[1]))
+        for j in range(k):
+            out[j * S : j * S + n] += acc * w[j]
+        acc = out
+    return acc
+
+
+def torch_tap_loop(a: Architecture, wsT: list) -> object:
+    """(d): the same with torch ``addcmul_`` (run with one intra-op thread)."""
+    acc = wsT[0]
+    for w, S in zip(wsT[1:], a.S[1:], strict=True):
+        n, k = acc.shape[0], w.shape[0]
+        out = acc.new_zeros((n + S * (k - 1), acc.shape[1]))
+        for j in range(k):
+            out[j * S : j * S + n].addcmul_(acc, w[j])
+        acc = out
+    return acc
+
+
+def numba_kernel() -> object | None:
+    """(e): a compiled per-run loop, when numba is installed (it is not a dependency)."""
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit(parallel=True, cache=True)
+    def kernel(flat: np.ndarray, ks: np.ndarray, Ss: np.ndarray, m: int) -> np.ndarray:
+        B = flat.shape[0]
+        out = np.zeros((B, m))
+        for r in numba.prange(B):
+            acc = np.zeros(m)
+            tmp = np.zeros(m)
+            acc[0 : ks[0]] = flat[r, 0 : ks[0]]
+            n, off = ks[0], ks[0]
+            for i in range(1, ks.shape[0]):
+                tmp[:] = 0.0
+                for j in range(ks[i]):
+                    wj = flat[r, off + j]
+                    for t in range(n):
+                        tmp[t + j * Ss[i]] += acc[t] * wj
+                n += (ks[i] - 1) * Ss[i]
+                off += ks[i]
+                acc[:n] = tmp[:n]
+            out[r] = acc
+        return out
+
+    return kernel
+
+
 def main() -> None:
     import torch
 
@@ -67,7 +126,9 @@ def main() -> None:
     threads = torch.get_num_threads()
     print(f"batch = {args.batch} parameter sets, float64, torch threads = {threads}")
     header = f"{'architecture':34s} {'mu [s]':>8s} {'dense':>8s} {'x':>6s} {'conv':>8s} {'x':>6s}"
-    print(header + f" {'convT':>8s} {'x':>6s}")
+    print(header + f" {'convT':>8s} {'x':>6s} {'np-tap':>8s} {'x':>6s} {'addcmul':>8s} {'x':>6s}"
+          f" {'numba':>8s} {'x':>6s}")
+    nb = numba_kernel()
     for a in CASES:
         fs = [rng.standard_normal((args.batch, k)) for k in a.k]
         ws = [torch.from_numpy(f).reshape(args.batch, 1, -1) for f in fs]
@@ -84,11 +145,35 @@ def main() -> None:
             # one repeat: the impulse stack is (d+1) x batch x (d+1) and takes seconds
             t_conv = best_time(lambda a=a, ws=ws: torch_forward_deltas(a, ws), 1)
             t_convT = best_time(lambda a=a, ws=ws: torch_transpose_delta(a, ws), args.repeat)
+        fsT = [np.ascontiguousarray(f.T) for f in fs]
+        wsT = [torch.from_numpy(f) for f in fsT]
+        np.testing.assert_allclose(numpy_tap_loop(a, fsT).T, ref, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(torch_tap_loop(a, wsT).numpy().T, ref, rtol=1e-12,
+                                   atol=1e-12)
+        t_np = best_time(lambda a=a, fsT=fsT: numpy_tap_loop(a, fsT), args.repeat)
+        old = torch.get_num_threads()
+        torch.set_num_threads(1)
+        t_tap = best_time(lambda a=a, wsT=wsT: torch_tap_loop(a, wsT), args.repeat)
+        torch.set_num_threads(old)
+        nb_txt = f" {'-':>8s} {'-':>6s}"
+        if nb is not None:
+            flat = np.concatenate(fs, axis=1)
+            ks, Ss = np.array(a.k), np.array(a.S)
+            np.testing.assert_allclose(nb(flat, ks, Ss, a.filter_size), ref, rtol=1e-12,
+                                       atol=1e-12)  # also compiles
+            t_nb = best_time(lambda flat=flat, ks=ks, Ss=Ss, a=a: nb(flat, ks, Ss,
+                                                                     a.filter_size),
+                             args.repeat)
+            nb_txt = f" {t_nb:8.4f} {t_nb / t_mu:6.2f}"
         print(
             f"{str(a):34s} {t_mu:8.4f} {t_dense:8.4f} {t_dense / t_mu:6.1f} "
-            f"{t_conv:8.4f} {t_conv / t_mu:6.1f} {t_convT:8.4f} {t_convT / t_mu:6.1f}"
+            f"{t_conv:8.4f} {t_conv / t_mu:6.1f} {t_convT:8.4f} {t_convT / t_mu:6.1f} "
+            f"{t_np:8.4f} {t_np / t_mu:6.2f} {t_tap:8.4f} {t_tap / t_mu:6.2f}{nb_txt}"
         )
-    print("x = time of the baseline / time of lcn.mu (goal: dense >= 20, conv >= 2)")
+    print("x = time of the baseline / time of lcn.mu (goal: dense >= 20, conv >= 2; the tap "
+          "loops and numba: > 1)")
+    if nb is None:
+        print("numba is not installed: baseline (e) skipped")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ def main() -> None:
 
     runs = train(arch, gram, runs=100, steps=2000, seed=1)
     ok = runs.converged
-    print(f"gradient descent: {ok.sum()} of {runs.runs} runs reached relative gradient 1e-10")
+    print(f"gradient descent ({runs.backend} step): {ok.sum()} of {runs.runs} runs reached "
+          "relative gradient 1e-10")
     infos = classify_critical_points(arch, gram, runs.params[ok])
     print("  GD limits:", dict(Counter(info.category for info in infos)))
 

@@ -94,3 +94,10 @@ def test_whitened_critical_values_are_critical_on_their_rank_stratum() -> None:
         r = int(np.sum(s > 1e-10))
         assert np.allclose(Uw[:, :r].T @ R, 0, atol=1e-10)
         assert np.allclose(R @ Vt[:r].T, 0, atol=1e-10)
+
+
+def test_empty_batches() -> None:
+    """A search that keeps no point evaluates mu and J on zero rows (was a reshape error)."""
+    a = DenseArchitecture((3, 2, 3))
+    assert dense_mu(a, np.zeros((0, a.parameters))).shape == (0, 9)
+    assert dense_jacobian(a, np.zeros((0, a.parameters))).shape == (0, 9, a.parameters)

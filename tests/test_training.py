@@ -33,6 +33,7 @@ from lcn.training import (
     init_params,
     load_dataset,
     loss,
+    model_for,
     relative_gradient_norm,
     train,
     train_reference,
@@ -212,9 +213,11 @@ def test_gram_and_reference_trainers_follow_the_same_trajectory(arch, n_out) -> 
         b = train_reference(arch, data, 4, steps=60, lr=lr, record_every=5, seed=7, mode=mode)
         assert np.array_equal(a.trajectories["step"], b.trajectories["step"])
         pa, pb = a.trajectories["params"], b.trajectories["params"]
-        assert np.abs(pa - pb).max() <= 1e-8 * max(1.0, np.abs(pb).max())
+        # issue 14: the fused closed-form step follows autograd on the raw data to 1e-12
+        assert a.backend == ("engine" if isinstance(arch, DenseArchitecture) else "fused")
+        assert np.abs(pa - pb).max() <= 1e-12 * np.abs(pb).max()
         la, lb = a.trajectories["loss"], b.trajectories["loss"]
-        assert np.allclose(la, lb, rtol=1e-8)
+        assert np.allclose(la, lb, rtol=1e-12)
         # the trajectory moved (a test that cannot fail is no test)
         assert np.abs(pb[:, -1] - pb[:, 0]).max() > 1e-3
 
@@ -225,7 +228,7 @@ def test_reference_trainer_with_one_dataset_per_run() -> None:
     lr = 0.01 / max(gram_form(arch, d).norm for d in datasets)
     a = train(arch, datasets, 3, steps=40, lr=lr, polish=False, seed=1)
     b = train_reference(arch, datasets, 3, steps=40, lr=lr, seed=1)
-    assert np.abs(a.params - b.params).max() <= 1e-10
+    assert np.abs(a.params - b.params).max() <= 1e-12 * np.abs(b.params).max()
     # each run really used its own dataset
     c = train(arch, datasets[0], 3, steps=40, lr=lr, polish=False, seed=1)
     assert np.allclose(a.params[0], c.params[0]) and not np.allclose(a.params[1], c.params[1])
@@ -251,12 +254,17 @@ def test_invariants_drift_shrinks_with_the_step() -> None:
 
 
 def test_tied_filters_stay_tied_in_stride_one() -> None:
-    arch = Architecture((2, 2, 3), (1, 1, 1))
-    data = gaussian_dataset(arch, 2, 20, seed=8)
-    res = train(arch, data, 5, init="tied", steps=500, polish=False)
-    w = split_params(arch, res.params)
-    assert np.abs(w[0] - w[1]).max() <= 1e-10 * np.abs(w[0]).max()
-    assert np.abs(res.params - res.initial_params).max() > 1e-3
+    """Issue 15 defect 6: the tied set is invariant but not attracting. Before the fix,
+    k=(3,2,2) s=(1,1,1) on this data untied 1 of 64 runs within 500 steps (difference 1.37);
+    init="tied" now keeps the tie exactly through the descent."""
+    for arch, n_out, N, seed in ((Architecture((2, 2, 3), (1, 1, 1)), 2, 20, 8),
+                                 (Architecture((3, 2, 2), (1, 1, 1)), 1, 6, 0)):
+        data = gaussian_dataset(arch, n_out, N, seed=seed)
+        res = train(arch, data, 64, init="tied", steps=500, polish=False)
+        w = split_params(arch, res.params)
+        i, j = model_for(arch).perm_groups[0][:2]
+        assert np.array_equal(w[i], w[j])
+        assert np.abs(res.params - res.initial_params).max() > 1e-3
 
 
 def test_train_converges_to_critical_points() -> None:

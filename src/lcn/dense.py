@@ -159,7 +159,7 @@ def dense_mu(arch: DenseArchitecture, theta: Any) -> NDArray[np.float64]:
     W = Ws[0]
     for Wi in Ws[1:]:
         W = Wi @ W
-    return W.reshape(*W.shape[:-2], -1)
+    return W.reshape(*W.shape[:-2], W.shape[-2] * W.shape[-1])
 
 
 def dense_jacobian(arch: DenseArchitecture, theta: Any) -> NDArray[np.float64]:
@@ -181,7 +181,7 @@ def dense_jacobian(arch: DenseArchitecture, theta: Any) -> NDArray[np.float64]:
             B = Wj @ B
         # A: (nL, n_i), B: (n_{i-1}, n0); block[(r,c),(a,b)] = A[r,a] B[b,c]
         blk = np.einsum("...ra,...bc->...rcab", A, B)
-        blocks.append(blk.reshape(*batch, nL * n0, -1))
+        blocks.append(blk.reshape(*batch, nL * n0, A.shape[-1] * B.shape[-2]))
     return np.concatenate(blocks, axis=-1)
 
 
