@@ -1,0 +1,5 @@
+"""``python -m lcn.cli``."""
+
+from lcn.cli import main
+
+main()

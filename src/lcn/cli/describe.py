@@ -1,0 +1,75 @@
+"""``lcn describe``: the facts of an architecture's function space (MATH.md 2-3)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from lcn.architecture import Architecture
+from lcn.cli._app import (
+    JSON_HELP,
+    K_HELP,
+    S_HELP,
+    app,
+    console,
+    fmt,
+    handle_errors,
+    parse_arch,
+    print_json,
+)
+
+EXAMPLE_ARCHITECTURES: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = (
+    ((3, 3), (1, 1)),  # stride one, filling
+    ((2, 2, 2), (1, 1, 1)),  # stride one, three odd degrees: not filling
+    ((3, 2), (2, 1)),  # strides > 1, the running example of MATH.md
+    ((3, 3, 2), (2, 2, 1)),  # three layers, strides > 1
+    ((2, 2, 3), (1, 2, 1)),  # non-reduced: the first two layers merge
+    ((3, 1, 2), (2, 2, 1)),  # a layer of size 1
+)
+
+
+def describe_table(archs: list[Architecture], title: str = "LCN architectures") -> Table:
+    """A rich table with one column per architecture and one row per key of
+    ``describe --json`` (keys as rows keep it readable however many facts there are)."""
+    rows = [a.to_dict() for a in archs]
+    table = Table(title=title)
+    table.add_column("", style="bold", no_wrap=True)
+    for a in archs:
+        table.add_column(f"k {fmt(a.k)}\ns {fmt(a.s)}")
+    for key in rows[0]:
+        if key in ("k", "s"):
+            continue
+        table.add_row(key, *(fmt(r[key]) for r in rows))
+    return table
+
+
+@app.command()
+@handle_errors
+def describe(
+    k: str | None = typer.Option(
+        None, "--k", help=K_HELP + " Omit to describe a handful of example architectures."
+    ),
+    s: str | None = typer.Option(None, "--s", help=S_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Describe an architecture's function space (MATH.md 2-3).
+
+    Keys: k, s, layers, d (d_i = k_i - 1), S (S_i = s_1...s_{i-1}), degree (d = sum d_i S_i),
+    filter_size (d+1), stride (s_1...s_L), parameters (sum k_i), dimension (sum d_i + 1),
+    reduced (k and s after merging neighbours with equal S_i), is_reduced, full_dimensional,
+    and the geometry facts listed in the README.
+    """
+    if k is None:
+        archs = [Architecture(kk, ss) for kk, ss in EXAMPLE_ARCHITECTURES]
+        if as_json:
+            print_json([a.to_dict() for a in archs])
+        else:
+            # three architectures per table keep the columns readable in 80 columns
+            for i in range(0, len(archs), 3):
+                console.print(describe_table(archs[i : i + 3], "Example LCN architectures"))
+        return
+    arch = parse_arch(k, s)
+    if as_json:
+        print_json(arch.to_dict())
+    else:
+        console.print(describe_table([arch]))
