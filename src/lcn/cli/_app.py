@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
+import flint
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -26,9 +27,10 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer.core import TyperGroup
 from typer.exceptions import Abort
 
+from lcn._validate import MAX_INT_DIGITS
 from lcn.architecture import Architecture
 from lcn.cli._interrupts import quiet_exit, quiet_interrupts
-from lcn.errors import ConfigError, LCNError
+from lcn.errors import ConfigError, LCNError, ParseError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -173,7 +175,29 @@ def handle_errors(func: F) -> F:
 def parse_arch(k: str, s: str | None) -> Architecture:
     """Architecture from the ``--k``/``--s`` strings (errors name the flags via
     :func:`handle_errors`)."""
-    return Architecture.parse(k, s)
+    return Architecture.parse(check_number_text(k, "--k"),
+                              None if s is None else check_number_text(s, "--s"))
+
+
+#: Largest decimal exponent accepted in a number typed on the command line: ``1e400`` is read
+#: (an exact integer of 401 digits), ``1e9999999`` would be a ten-million-digit integer.
+MAX_EXPONENT = 4000
+_NUMBER_PARTS = re.compile(r"[0-9]+|[eE][+-]?[0-9]+")
+
+
+def check_number_text(text: str, flag: str) -> str:
+    """Refuse, before any parsing, numbers whose exact value would be too large to build: a
+    run of more than :data:`lcn._validate.MAX_INT_DIGITS` digits (Python's int-string limit)
+    or an exponent beyond :data:`MAX_EXPONENT`."""
+    for part in _NUMBER_PARTS.findall(text):
+        if part[0] in "eE":
+            if len(part) > 12 or abs(int(part[1:])) > MAX_EXPONENT:
+                raise ParseError(flag, f"has an exponent {part[:12]!r} beyond "
+                                 f"{MAX_EXPONENT}; write smaller numbers")
+        elif len(part) > MAX_INT_DIGITS:
+            raise ParseError(flag, f"has a number of {len(part)} digits (at most "
+                             f"{MAX_INT_DIGITS}); write smaller numbers")
+    return text
 
 
 def print_json(obj: Any) -> None:
@@ -182,9 +206,21 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(_strict(obj), indent=2, allow_nan=False) + "\n")
 
 
+#: Integers of more bits than this are written through flint (3.3 bits per decimal digit).
+_INT_BITS = int(3.3 * MAX_INT_DIGITS)
+
+
+def _big_int(v: int) -> str:
+    """Decimal digits of an integer beyond Python's int-string limit (e.g. a closure degree),
+    through flint, which has no such limit."""
+    return str(flint.fmpz(v))
+
+
 def _strict(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return str(obj)
+    if isinstance(obj, int) and not isinstance(obj, bool) and obj.bit_length() > _INT_BITS:
+        return _big_int(obj)
     if isinstance(obj, dict):
         return {k: _strict(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -211,6 +247,8 @@ def fmt(v: Any) -> str:
         return ",".join(fmt(x) for x in v) if v else "-"
     if isinstance(v, float):
         return f"{v:.6g}"
+    if isinstance(v, int) and v.bit_length() > _INT_BITS:
+        return _big_int(v)
     return str(v)
 
 

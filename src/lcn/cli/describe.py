@@ -6,17 +6,9 @@ import typer
 from rich.table import Table
 
 from lcn.architecture import Architecture
-from lcn.cli._app import (
-    JSON_HELP,
-    K_HELP,
-    S_HELP,
-    app,
-    console,
-    fmt,
-    handle_errors,
-    parse_arch,
-    print_json,
-)
+from lcn.cli import _app
+from lcn.cli._app import app, console, fmt, handle_errors, parse_arch, print_json
+from lcn.errors import ArchitectureError
 
 EXAMPLE_ARCHITECTURES: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = (
     ((3, 3), (1, 1)),  # stride one, filling
@@ -26,6 +18,12 @@ EXAMPLE_ARCHITECTURES: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = (
     ((2, 2, 3), (1, 2, 1)),  # non-reduced: the first two layers merge
     ((3, 1, 2), (2, 2, 1)),  # a layer of size 1
 )
+
+
+#: Largest end-to-end degree described: beyond it the closure degree (a multinomial
+#: coefficient, ``lcn.geometry.exact.closure_degree``) is an integer of millions of digits that
+#: takes minutes to compute and cannot be printed.
+MAX_DESCRIBE_DEGREE = 20000
 
 
 def describe_table(archs: list[Architecture], title: str = "LCN architectures") -> Table:
@@ -47,10 +45,10 @@ def describe_table(archs: list[Architecture], title: str = "LCN architectures") 
 @handle_errors
 def describe(
     k: str | None = typer.Option(
-        None, "--k", help=K_HELP + " Omit to describe a handful of example architectures."
+        None, "--k", help=_app.K_HELP + " Omit to describe a handful of example architectures."
     ),
-    s: str | None = typer.Option(None, "--s", help=S_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    s: str | None = typer.Option(None, "--s", help=_app.S_HELP),
+    as_json: bool = typer.Option(False, "--json", help=_app.JSON_HELP),
 ) -> None:
     """Describe an architecture's function space (MATH.md 2-3).
 
@@ -69,6 +67,10 @@ def describe(
                 console.print(describe_table(archs[i : i + 3], "Example LCN architectures"))
         return
     arch = parse_arch(k, s)
+    if arch.degree > MAX_DESCRIBE_DEGREE:
+        raise ArchitectureError("k", f"gives degree {arch.degree}; describe handles degrees up "
+                                f"to {MAX_DESCRIBE_DEGREE} (its closure degree would have "
+                                "millions of digits)")
     if as_json:
         print_json(arch.to_dict())
     else:

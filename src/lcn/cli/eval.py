@@ -5,11 +5,10 @@ from __future__ import annotations
 import typer
 
 from lcn import forms
+from lcn.cli import _app
 from lcn.cli._app import (
-    JSON_HELP,
-    K_HELP,
-    S_HELP,
     app,
+    check_number_text,
     coefficient_table,
     console,
     handle_errors,
@@ -22,12 +21,12 @@ from lcn.parametrization import mu
 @app.command("eval")
 @handle_errors
 def eval_(
-    k: str = typer.Option(..., "--k", help=K_HELP),
-    s: str | None = typer.Option(None, "--s", help=S_HELP),
+    k: str = typer.Option(..., "--k", help=_app.K_HELP),
+    s: str | None = typer.Option(None, "--s", help=_app.S_HELP),
     filters: str = typer.Option(
         ..., "--filters", help="Layer filters, layers separated by ';' (e.g. '1,2,3;4,5')."
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = typer.Option(False, "--json", help=_app.JSON_HELP),
 ) -> None:
     """Evaluate the end-to-end filter mu(w) = pi_{S_L}(w_L)...pi_{S_1}(w_1) (MATH.md 2).
 
@@ -36,7 +35,7 @@ def eval_(
     strings "p/q". Keys: filter, stride, exact. The table shows at most 200 coefficients.
     """
     arch = parse_arch(k, s)
-    parsed = forms.parse_filters(filters, "--filters")
+    parsed = forms.parse_filters(check_number_text(filters, "--filters"), "--filters")
     coeffs = [forms.exact_to_json(v) for v in mu(arch, parsed)]
     if as_json:
         print_json({"filter": coeffs, "stride": arch.stride, "exact": True})

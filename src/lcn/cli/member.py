@@ -9,12 +9,10 @@ from rich.table import Table
 
 from lcn import forms
 from lcn.architecture import Architecture
+from lcn.cli import _app
 from lcn.cli._app import (
-    FILTER_HELP,
-    JSON_HELP,
-    K_HELP,
-    S_HELP,
     app,
+    check_number_text,
     console,
     handle_errors,
     kv_table,
@@ -27,18 +25,21 @@ from lcn.geometry.exact import membership
 from lcn.geometry.numerical import classify, nearest
 
 DEFAULT_TOL = 1e-8
+#: Most decimal digits of a factorization (certified root refinement costs grow with them).
+MAX_DIGITS = 10000
 
 
 @app.command()
 @handle_errors
 def member(
-    k: str = typer.Option(..., "--k", help=K_HELP),
-    s: str | None = typer.Option(None, "--s", help=S_HELP),
-    filter_: str = typer.Option(..., "--filter", help=FILTER_HELP),
+    k: str = typer.Option(..., "--k", help=_app.K_HELP),
+    s: str | None = typer.Option(None, "--s", help=_app.S_HELP),
+    filter_: str = typer.Option(..., "--filter", help=_app.FILTER_HELP),
     digits: int | None = typer.Option(
-        None, "--digits", help="Decimal digits of a non-rational factorization (default: floats)."
+        None, "--digits", min=1, max=MAX_DIGITS,
+        help="Decimal digits of a non-rational factorization (default: floats)."
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = typer.Option(False, "--json", help=_app.JSON_HELP),
     use_float: bool = typer.Option(
         False, "--float", help="Treat the filter as floating point: tolerant classification."
     ),
@@ -109,7 +110,8 @@ def _member_float(arch: Architecture, filter_text: str, tol: float, as_json: boo
 
 def _member_exact(arch: Architecture, filter_text: str, digits: int | None, as_json: bool) -> None:
     """The exact branch (lcn.geometry.membership), rendered from ``Membership.to_json()``."""
-    res = membership(arch, forms.parse_vector(filter_text, "--filter"), digits=digits)
+    F = forms.parse_vector(check_number_text(filter_text, "--filter"), "--filter")
+    res = membership(arch, F, digits=digits)
     out = res.to_json()
     if as_json:
         print_json(out)

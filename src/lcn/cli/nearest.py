@@ -6,13 +6,11 @@ import numpy as np
 import typer
 
 from lcn import forms
-from lcn._validate import check_choice
+from lcn._validate import MAX_SEED, check_choice
+from lcn.cli import _app
 from lcn.cli._app import (
-    FILTER_HELP,
-    JSON_HELP,
-    K_HELP,
-    S_HELP,
     app,
+    check_number_text,
     coefficient_table,
     console,
     handle_errors,
@@ -24,13 +22,15 @@ from lcn.errors import FilterError
 from lcn.geometry.numerical import nearest
 
 TARGETS = ("function_space", "closure")
+#: Most starts one call polishes (each is a Levenberg-Marquardt solve).
+MAX_STARTS = 1000
 
 
 def float_filter(text: str, argument: str = "--filter") -> list[float]:
     """Floats of a comma-separated filter (read exactly first, so '1/3' and '0.1' work);
     an entry beyond the float range is refused naming ``argument``."""
     out = []
-    for i, v in enumerate(forms.parse_vector(text, argument)):
+    for i, v in enumerate(forms.parse_vector(check_number_text(text, argument), argument)):
         try:
             x = float(v)
         except OverflowError:
@@ -44,15 +44,17 @@ def float_filter(text: str, argument: str = "--filter") -> list[float]:
 @app.command("nearest")
 @handle_errors
 def nearest_cmd(
-    k: str = typer.Option(..., "--k", help=K_HELP),
-    s: str | None = typer.Option(None, "--s", help=S_HELP),
-    filter_: str = typer.Option(..., "--filter", help=FILTER_HELP),
+    k: str = typer.Option(..., "--k", help=_app.K_HELP),
+    s: str | None = typer.Option(None, "--s", help=_app.S_HELP),
+    filter_: str = typer.Option(..., "--filter", help=_app.FILTER_HELP),
     target: str = typer.Option(
         "function_space", "--target", help="function_space (M) or closure (its Zariski closure)."
     ),
-    starts: int = typer.Option(8, "--starts", help="Number of starting points polished."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the randomized starts."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    starts: int = typer.Option(8, "--starts", min=1, max=MAX_STARTS,
+                               help="Number of starting points polished."),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED,
+                             help="Seed of the randomized starts."),
+    as_json: bool = typer.Option(False, "--json", help=_app.JSON_HELP),
 ) -> None:
     """Nearest point of the function space M (or its closure) to a float filter (MATH.md 3-4).
 

@@ -32,6 +32,8 @@ MAX_CHUNKS = 10**6
 _SEARCH_ITERATIONS = 200
 #: Fixed cost of classifying one point (Python overhead of the location decision).
 _CLASSIFY_BASE = 10**5
+#: Nearest-point solves of one classification (starts times iterations of a dense LM step).
+_CLASSIFY_SOLVES = 8 * 200
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def _arch_sizes(a: ArchSpec, chunk: int) -> tuple[int, int, int]:
     step = P * m + m * m
     work = (runs * a.steps + starts * _SEARCH_ITERATIONS) * step * 4
     points = runs + starts
-    work += points * (_CLASSIFY_BASE + m**3 + P**3)
+    work += points * (_CLASSIFY_BASE + m**3 + _CLASSIFY_SOLVES * (P**3 + m * P * P))
     work += a.datasets * (n_in + n_out) * a.N * n_in
     return points, memory, work
 
@@ -113,8 +115,8 @@ def check_budget(config: ExperimentConfig, *, large: bool = False) -> Estimate:
                error=ConfigError)
     if not large and est.work > MAX_WORK:
         raise ConfigError(
-            "architectures", f"ask for about {est.work:.2g} operations, more than the limit "
-            f"{MAX_WORK:.0e}; make the experiment smaller (datasets, inits, steps, starts, "
+            "architectures", f"ask for about {est.work:.3g} operations, more than the limit "
+            f"{MAX_WORK:.3g}; make the experiment smaller (datasets, inits, steps, starts, "
             "filter sizes) or pass --large (large=True) to run it anyway"
         )
     return est
