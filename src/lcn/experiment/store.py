@@ -153,12 +153,15 @@ def _connect_readonly(p: Path) -> sqlite3.Connection:
     """A connection that cannot write: ``mode=ro``; where the directory is not writable
     (read-only file system), SQLite cannot make the WAL index, so ``immutable=1``."""
     uri = "file:" + quote(str(p.resolve())) + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, timeout=30.0)
     try:
-        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        conn = sqlite3.connect(uri, uri=True, timeout=30.0)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.Error:
+            conn.close()
+            raise
         return conn
     except sqlite3.OperationalError:
-        conn.close()
         if os.access(p.parent, os.W_OK):
             raise
     return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30.0)
