@@ -2,4 +2,6 @@
 
 from lcn.cli import main
 
-main()
+# the guard matters: Dask's worker processes are spawned and re-import the main module
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ from lcn import experiment as ex
 from lcn.cli._app import app, console, err_console, handle_errors
 from lcn.cli._interrupts import EXIT_INTERRUPTED
 from lcn.cli.report import PLOTS_HELP
+from lcn.errors import ConfigError
 
 
 @app.command()
@@ -31,6 +32,14 @@ def experiment(
         False, "--large", help="Run even when the estimated work exceeds the limit "
         f"({ex.MAX_WORK:.0e} operations; memory limits stay)."
     ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=0, max=4096, help="Run the chunks on a local Dask cluster of this "
+        "many worker processes (0: one per core); this process stays the store's only writer."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Run the chunks on an existing Dask cluster: tcp://HOST:PORT "
+        "or a scheduler file."
+    ),
     print_default: bool = typer.Option(
         False, "--print-default", help="Print the embedded default config and exit."
     ),
@@ -44,11 +53,16 @@ def experiment(
     docs/experiments.md). At the end: a table per architecture of gradient-descent limits and
     critical points found, split into zero / pure smooth interior / singular / boundary /
     spurious (MATH.md 8), the comparison with the theorem, and two PNG plots. Ctrl-C exits
-    with code 130 after keeping every finished chunk.
+    with code 130 after keeping every finished chunk. With --workers or --scheduler the chunks
+    are Dask tasks (the results are the same; see docs/experiments.md); a chunk whose task
+    fails is reported with its seed (exit code 1) and retried by the next run.
     """
     if print_default:
         sys.stdout.write(ex.default_config_text())
         return
+    if workers is not None and scheduler is not None:
+        raise ConfigError("--workers", "give either --workers (a local cluster) or --scheduler")
+    cluster = None if workers is None and scheduler is None else ex.Cluster(workers, scheduler)
     cfg = ex.load_config(config)
     path = store if store is not None else str(cfg.store)
     where = "--store" if store is not None else "store"
@@ -61,7 +75,7 @@ def experiment(
     )
     outcome = ex.run_experiment(
         cfg, path, console=console, progress=not no_progress, max_chunks=max_chunks,
-        store_argument=where,
+        store_argument=where, cluster=cluster,
     )
     if outcome.interrupted:
         err_console.print(
@@ -71,6 +85,15 @@ def experiment(
             highlight=False,
         )
         raise typer.Exit(code=EXIT_INTERRUPTED)
+    if outcome.failures:
+        for line in outcome.failures:
+            err_console.print(f"error: {line}", markup=False, highlight=False)
+        err_console.print(
+            f"{len(outcome.failures)} chunks failed and were not saved ({outcome.ran} new "
+            f"chunks saved in {path}); run the same command again to retry them",
+            markup=False, highlight=False,
+        )
+        raise typer.Exit(code=1)
     if outcome.ran == 0 and outcome.complete:
         console.print("all chunks were already in the store; nothing to run", highlight=False)
     else:

@@ -26,9 +26,11 @@ compares the counts with the theorem of MATH.md 8, and :func:`write_plots` draws
 The package, one concept per file, bottom up: :mod:`~lcn.experiment.config` (the TOML
 format), :mod:`~lcn.experiment.plan` (chunks and seeds), :mod:`~lcn.experiment.budget` (size
 estimates judged before anything runs), :mod:`~lcn.experiment.store` (SQLite),
-:mod:`~lcn.experiment.runner`, :mod:`~lcn.experiment.summary` (counts and the MATH.md 8
-checks), :mod:`~lcn.experiment.report` (tables and plots). Torch is imported only when chunks
-run (``import lcn.experiment`` does not import it).
+:mod:`~lcn.experiment.worker` (one chunk, and its commit), :mod:`~lcn.experiment.distributed`
+(chunks as Dask tasks), :mod:`~lcn.experiment.runner`, :mod:`~lcn.experiment.summary`
+(counts and the MATH.md 8 checks), :mod:`~lcn.experiment.report` (tables and plots). Torch is
+imported only when chunks run, Dask only when asked (``import lcn.experiment`` imports
+neither).
 """
 
 from lcn.critical import CATEGORIES
@@ -49,6 +51,7 @@ from lcn.experiment.config import (
     load_config,
     parse_config,
 )
+from lcn.experiment.distributed import Cluster
 from lcn.experiment.plan import Chunk, derive_seed, plan_chunks
 from lcn.experiment.report import (
     CATEGORY_LABELS,
@@ -70,6 +73,7 @@ from lcn.experiment.summary import (
     iter_points,
     summarize,
 )
+from lcn.experiment.worker import ChunkResult, run_chunk
 
 __all__ = [
     "CATEGORIES",
@@ -86,6 +90,8 @@ __all__ = [
     "ArchSummary",
     "Check",
     "Chunk",
+    "ChunkResult",
+    "Cluster",
     "Counts",
     "Estimate",
     "ExperimentConfig",
@@ -107,6 +113,7 @@ __all__ = [
     "plot_paths",
     "preflight",
     "print_report",
+    "run_chunk",
     "run_experiment",
     "summarize",
     "summary_table",
