@@ -57,6 +57,7 @@ from lcn.experiment.report import (
     CATEGORY_LABELS,
     check_plots_dir,
     checks_table,
+    kinds_table,
     plot_paths,
     print_report,
     summary_table,
@@ -65,6 +66,7 @@ from lcn.experiment.report import (
 from lcn.experiment.runner import Outcome, preflight, run_experiment
 from lcn.experiment.store import STORE_FORMAT, TASKS, UNCONVERGED, Store, StoreError
 from lcn.experiment.summary import (
+    KINDS,
     ArchSummary,
     Check,
     Counts,
@@ -73,14 +75,17 @@ from lcn.experiment.summary import (
     iter_points,
     summarize,
 )
+from lcn.experiment.sweep import MAX_SWEEP, expand_sweep
 from lcn.experiment.worker import ChunkResult, run_chunk
 
 __all__ = [
     "CATEGORIES",
     "CATEGORY_LABELS",
     "INITS",
+    "KINDS",
     "MAX_CHUNKS",
     "MAX_MEMORY_ELEMENTS",
+    "MAX_SWEEP",
     "MAX_WORK",
     "OPTIMIZERS",
     "STORE_FORMAT",
@@ -103,6 +108,8 @@ __all__ = [
     "check_plots_dir",
     "checks",
     "checks_table",
+    "kinds_table",
+    "expand_sweep",
     "default_config_text",
     "derive_seed",
     "estimate",

@@ -24,6 +24,7 @@ from lcn._validate import check_int, check_real, check_seed
 from lcn.architecture import Architecture, parse_int_list
 from lcn.dense import DenseArchitecture
 from lcn.errors import ConfigError, LCNError
+from lcn.experiment.sweep import expand_sweep
 
 __all__ = [
     "ArchSpec",
@@ -439,7 +440,8 @@ def _parse_arch(entry: Any, i: int, d: _Defaults, check_files: bool) -> ArchSpec
 def _parse_architectures(arch_list: Any, d: _Defaults, check_files: bool) -> tuple[ArchSpec, ...]:
     if arch_list is None:
         raise ConfigError(
-            "architectures", "is missing; add [[architectures]] tables (k, s or widths)"
+            "architectures", "is missing; add [[architectures]] tables (k, s or widths) or a "
+            "[sweep]"
         )
     if not isinstance(arch_list, list) or not arch_list:
         raise ConfigError("architectures", "must be a non-empty array of tables [[architectures]]")
@@ -489,6 +491,9 @@ def parse_config(
     se.finish()
     classify = _parse_classify(_Table(top.get("classify", {}), "classify"))
     arch_list = top.get("architectures")
+    if top.has("sweep"):
+        arch_list = [*(arch_list if isinstance(arch_list, list) else []),
+                     *expand_sweep(top.get("sweep"))]
     top.finish()
     defaults = _Defaults(**data, **tr_defaults, starts=starts)
     specs = _parse_architectures(arch_list, defaults, check_files)

@@ -20,8 +20,8 @@ from lcn.errors import ConfigError
 from lcn.experiment.store import TASKS
 from lcn.experiment.summary import Summary, checks, pct, summarize
 
-__all__ = ["CATEGORY_LABELS", "check_plots_dir", "checks_table", "plot_paths", "print_report",
-           "summary_table", "write_plots"]
+__all__ = ["CATEGORY_LABELS", "check_plots_dir", "checks_table", "kinds_table", "plot_paths",
+           "print_report", "summary_table", "write_plots"]
 
 CATEGORY_LABELS = {
     "zero": "zero",
@@ -97,6 +97,26 @@ def summary_table(summary: Summary) -> Any:
             cells = [f"{c.categories[cat]}\n{pct(c.categories[cat], c.converged)}"
                      for cat in CATEGORIES]
             table.add_row(head, src, str(c.converged), *cells, str(c.unconverged),
+                          end_section=src == "search")
+    return table
+
+
+def kinds_table(summary: Summary) -> Any:
+    """Counts per kind of architecture (reduced strided, stride one, non-reduced, ...), summed
+    over a sweep: one row for gradient-descent limits and one for the search per kind."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="per kind of architecture", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("kind", "archs", "points", "n"):
+        table.add_column(col, justify="left" if col in ("kind", "points") else "right")
+    for cat in CATEGORIES:
+        table.add_column(_SHORT_HEADS.get(cat, cat), justify="right")
+    for kind, (n, tr, se) in summary.kinds().items():
+        for src, c in (("GD", tr), ("search", se)):
+            table.add_row(kind if src == "GD" else "", str(n) if src == "GD" else "", src,
+                          str(c.converged),
+                          *(pct(c.categories[cat], c.converged) for cat in CATEGORIES),
                           end_section=src == "search")
     return table
 
@@ -266,6 +286,8 @@ def print_report(
     for w in summary.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     console.print(summary_table(summary))
+    if len(summary.kinds()) > 1:
+        console.print(kinds_table(summary))
     console.print(checks_table(summary))
     if write:
         paths = write_plots(summary, plots, argument=plots_argument)

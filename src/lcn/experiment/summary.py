@@ -14,7 +14,8 @@ from lcn.experiment.config import ArchSpec, ExperimentConfig
 from lcn.experiment.plan import plan_chunks
 from lcn.experiment.store import TASKS, UNCONVERGED, Store, StoreError
 
-__all__ = ["ArchSummary", "Check", "Counts", "Summary", "checks", "iter_points", "summarize"]
+__all__ = ["KINDS", "ArchSummary", "Check", "Counts", "Summary", "checks", "iter_points",
+           "summarize"]
 
 
 @dataclass
@@ -63,6 +64,25 @@ class Counts:
         }
 
     to_dict = to_json
+
+    def __add__(self, other: Counts) -> Counts:
+        cats = {c: self.categories.get(c, 0) + other.categories.get(c, 0)
+                for c in {*self.categories, *other.categories}}
+        return Counts(self.total + other.total, cats, self.unconverged + other.unconverged,
+                      self.undecided + other.undecided, self.exceptions + other.exceptions,
+                      self.undecided_exceptions + other.undecided_exceptions,
+                      self.spurious_in_M + other.spurious_in_M)
+
+
+#: Kinds of architecture a sweep is summarized by (MATH.md 3, 8), from ``ArchSpec.family``.
+KINDS = {
+    "reduced, strides > 1": "reduced strided",
+    "reduced": "one layer",
+    "stride one, filling": "stride one",
+    "stride one, not filling": "stride one",
+    "not reduced": "non-reduced",
+    "dense": "dense",
+}
 
 
 @dataclass(frozen=True)
@@ -126,6 +146,16 @@ class Summary:
     def complete(self) -> bool:
         return self.chunks_done == self.chunks_total
 
+    def kinds(self) -> dict[str, tuple[int, Counts, Counts]]:
+        """Per kind of architecture (:data:`KINDS`): ``(architectures, train, search)``
+        counts summed over the architectures of that kind (the summary of a sweep)."""
+        out: dict[str, tuple[int, Counts, Counts]] = {}
+        for a in self.archs:
+            kind = KINDS.get(a.spec.family, a.spec.family)
+            n, tr, se = out.get(kind, (0, Counts(), Counts()))
+            out[kind] = (n + 1, tr + a.train, se + a.search)
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """The ``lcn report --json`` document (keys listed in ``docs/experiments.md``)."""
         return {
@@ -136,6 +166,8 @@ class Summary:
             "chunks": {"done": self.chunks_done, "total": self.chunks_total},
             "seconds": self.seconds,
             "architectures": [a.to_json() for a in self.archs],
+            "kinds": {kind: {"architectures": n, "train": tr.to_json(), "search": se.to_json()}
+                      for kind, (n, tr, se) in self.kinds().items()},
             "checks": [c.to_json() for c in checks(self)],
         }
 
