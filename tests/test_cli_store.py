@@ -268,6 +268,8 @@ def test_a_config_error_names_the_key_not_a_flag(tmp_path: Path) -> None:
         (["nearest", "--k", "3,2", "--filter", "1,2,3,4", "--starts", "many"], "--starts"),
         (["experiment", "--max-chunks", "0"], "--max-chunks"),
         (["frobnicate"], "frobnicate"),
+        (["report"], "STORE"),
+        (["describe", "--k"], "--k"),
     ],
 )
 def test_usage_errors_are_one_line(args: list[str], needle: str) -> None:

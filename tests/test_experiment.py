@@ -21,11 +21,11 @@ import pytest
 from typer.testing import CliRunner
 
 from lcn import experiment as ex
-from lcn.experiment import runner
-from lcn.experiment import store as store_mod
 from lcn.architecture import Architecture
 from lcn.cli import app
 from lcn.errors import ConfigError
+from lcn.experiment import runner
+from lcn.experiment import store as store_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "examples" / "tiny.toml"

@@ -23,7 +23,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from typer import _click as click
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+from typer._click.exceptions import (
+    ClickException,
+    MissingParameter,
+    NoArgsIsHelpError,
+    NoSuchOption,
+    UsageError,
+)
 from typer.core import TyperGroup
 from typer.exceptions import Abort
 
@@ -73,6 +79,25 @@ def fail(argument: str | None, message: str) -> NoReturn:
     raise typer.Exit(code=EXIT_BAD_INPUT)
 
 
+def _usage_line(exc: UsageError) -> str:
+    """click's usage error in the shape of every other refused input, ``ARGUMENT: message``."""
+    param = getattr(exc, "param", None)
+    if isinstance(exc, NoSuchOption):
+        hint = f"; did you mean {', '.join(sorted(exc.possibilities))}?" if exc.possibilities \
+            else ""
+        return f"{exc.option_name}: no such option{hint}"
+    if param is not None:
+        opts = getattr(param, "opts", None) or []
+        if getattr(param, "param_type_name", "") == "option" and opts:
+            name = str(opts[0])
+        else:
+            name = str(getattr(param, "metavar", None) or getattr(param, "name", "")).upper()
+        if isinstance(exc, MissingParameter):
+            return f"{name}: is missing"
+        return f"{name}: {_one_line(exc.message)}"
+    return _one_line(exc.format_message())
+
+
 class LcnGroup(TyperGroup):
     """The ``lcn`` command group: click's usage errors (unknown or missing options, a bad
     integer) become one ``error:`` line and exit code 2, like every other refused input, both
@@ -90,8 +115,8 @@ class LcnGroup(TyperGroup):
             rv = 0
         except UsageError as exc:
             where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-            err_console.print(f"error: {_one_line(exc.format_message())}{where}",
-                              markup=False, highlight=False)
+            err_console.print(f"error: {_usage_line(exc)}{where}", markup=False,
+                              highlight=False)
             rv = EXIT_BAD_INPUT
         except ClickException as exc:
             err_console.print(f"error: {_one_line(exc.format_message())}", markup=False,

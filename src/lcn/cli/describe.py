@@ -7,7 +7,7 @@ from rich.table import Table
 
 from lcn.architecture import Architecture
 from lcn.cli import _app
-from lcn.cli._app import app, console, fmt, handle_errors, parse_arch, print_json
+from lcn.cli._app import app, console, handle_errors, parse_arch, print_json
 from lcn.errors import ArchitectureError
 
 EXAMPLE_ARCHITECTURES: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = (
@@ -33,11 +33,11 @@ def describe_table(archs: list[Architecture], title: str = "LCN architectures") 
     table = Table(title=title)
     table.add_column("", style="bold", no_wrap=True)
     for a in archs:
-        table.add_column(f"k {fmt(a.k)}\ns {fmt(a.s)}")
+        table.add_column(f"k {_app.fmt(a.k)}\ns {_app.fmt(a.s)}")
     for key in rows[0]:
         if key in ("k", "s"):
             continue
-        table.add_row(key, *(fmt(r[key]) for r in rows))
+        table.add_row(key, *(_app.fmt(r[key]) for r in rows))
     return table
 
 

@@ -6,15 +6,7 @@ import typer
 
 from lcn import forms
 from lcn.cli import _app
-from lcn.cli._app import (
-    app,
-    check_number_text,
-    coefficient_table,
-    console,
-    handle_errors,
-    parse_arch,
-    print_json,
-)
+from lcn.cli._app import app, console, handle_errors, parse_arch, print_json
 from lcn.parametrization import mu
 
 
@@ -35,11 +27,11 @@ def eval_(
     strings "p/q". Keys: filter, stride, exact. The table shows at most 200 coefficients.
     """
     arch = parse_arch(k, s)
-    parsed = forms.parse_filters(check_number_text(filters, "--filters"), "--filters")
+    parsed = forms.parse_filters(_app.check_number_text(filters, "--filters"), "--filters")
     coeffs = [forms.exact_to_json(v) for v in mu(arch, parsed)]
     if as_json:
         print_json({"filter": coeffs, "stride": arch.stride, "exact": True})
         return
-    console.print(coefficient_table(f"end-to-end filter of {arch}", [str(c) for c in coeffs],
+    console.print(_app.coefficient_table(f"end-to-end filter of {arch}", [str(c) for c in coeffs],
                                     arch.degree))
     console.print(f"end-to-end stride: {arch.stride}")

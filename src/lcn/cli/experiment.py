@@ -20,6 +20,7 @@ def experiment(
     config: str | None = typer.Argument(
         None, help="Experiment config (TOML, see docs/experiments.md). Default: the main job."
     ),
+    *,
     store: str | None = typer.Option(
         None, "--store", help="SQLite store to write (default: the config's, results/NAME.sqlite)."
     ),
@@ -77,6 +78,12 @@ def experiment(
         cfg, path, console=console, progress=not no_progress, max_chunks=max_chunks,
         store_argument=where, cluster=cluster,
     )
+    _say_outcome(outcome, path)
+    ex.print_report(ex.summarize(path, argument=where), console, plots, plots_argument="--plots")
+
+
+def _say_outcome(outcome: ex.Outcome, path: str) -> None:
+    """What the run did, or why it stopped (interrupted: exit 130; failed chunks: exit 1)."""
     if outcome.interrupted:
         err_console.print(
             f"interrupted: {outcome.ran} new chunks saved in {path}; run the same command "
@@ -102,4 +109,3 @@ def experiment(
             f"({outcome.skipped} already in the store)",
             highlight=False,
         )
-    ex.print_report(ex.summarize(path, argument=where), console, plots, plots_argument="--plots")

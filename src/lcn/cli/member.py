@@ -10,15 +10,7 @@ from rich.table import Table
 from lcn import forms
 from lcn.architecture import Architecture
 from lcn.cli import _app
-from lcn.cli._app import (
-    app,
-    check_number_text,
-    console,
-    handle_errors,
-    kv_table,
-    parse_arch,
-    print_json,
-)
+from lcn.cli._app import app, console, handle_errors, parse_arch, print_json
 from lcn.cli._results import classification_json
 from lcn.cli.nearest import float_filter
 from lcn.geometry.exact import membership
@@ -102,7 +94,8 @@ def _member_float(arch: Architecture, filter_text: str, tol: float, as_json: boo
         ("deg I_S per reduced layer", list(c.i_s_degrees)),
         ("real roots", c.real_roots),
     ]
-    console.print(kv_table(f"float filter and the function space of {arch} (tol {tol:g})", rows))
+    title = f"float filter and the function space of {arch} (tol {tol:g})"
+    console.print(_app.kv_table(title, rows))
     for i, w in enumerate(out["nearest"]["filters"]):
         console.print(f"nearest point, layer {i + 1}: " + ", ".join(f"{x:.10g}" for x in w),
                       highlight=False)
@@ -110,13 +103,13 @@ def _member_float(arch: Architecture, filter_text: str, tol: float, as_json: boo
 
 def _member_exact(arch: Architecture, filter_text: str, digits: int | None, as_json: bool) -> None:
     """The exact branch (lcn.geometry.membership), rendered from ``Membership.to_json()``."""
-    F = forms.parse_vector(check_number_text(filter_text, "--filter"), "--filter")
+    F = forms.parse_vector(_app.check_number_text(filter_text, "--filter"), "--filter")
     res = membership(arch, F, digits=digits)
     out = res.to_json()
     if as_json:
         print_json(out)
         return
-    console.print(kv_table(f"membership of the filter in the function space of {arch}", [
+    console.print(_app.kv_table(f"membership of the filter in the function space of {arch}", [
         ("in closure", out["in_closure"]),
         ("in function space", out["in_function_space"]),
         ("classification", out["classification"]),

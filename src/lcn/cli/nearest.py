@@ -8,15 +8,7 @@ import typer
 from lcn import forms
 from lcn._validate import MAX_SEED, check_choice
 from lcn.cli import _app
-from lcn.cli._app import (
-    app,
-    check_number_text,
-    coefficient_table,
-    console,
-    handle_errors,
-    parse_arch,
-    print_json,
-)
+from lcn.cli._app import app, console, handle_errors, parse_arch, print_json
 from lcn.cli._results import nearest_json
 from lcn.errors import FilterError
 from lcn.geometry.numerical import nearest
@@ -30,7 +22,7 @@ def float_filter(text: str, argument: str = "--filter") -> list[float]:
     """Floats of a comma-separated filter (read exactly first, so '1/3' and '0.1' work);
     an entry beyond the float range is refused naming ``argument``."""
     out = []
-    for i, v in enumerate(forms.parse_vector(check_number_text(text, argument), argument)):
+    for i, v in enumerate(forms.parse_vector(_app.check_number_text(text, argument), argument)):
         try:
             x = float(v)
         except OverflowError:
@@ -72,7 +64,7 @@ def nearest_cmd(
     if as_json:
         print_json(nearest_json(res, target))
         return
-    console.print(coefficient_table(
+    console.print(_app.coefficient_table(
         f"nearest point of the {target.replace('_', ' ')} of {arch}",
         [f"{v:.12g}" for v in res.point], arch.degree))
     for i, w in enumerate(res.filters):
