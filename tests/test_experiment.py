@@ -24,8 +24,8 @@ from lcn import experiment as ex
 from lcn.architecture import Architecture
 from lcn.cli import app
 from lcn.errors import ConfigError
-from lcn.experiment import runner
 from lcn.experiment import store as store_mod
+from lcn.experiment import worker
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "examples" / "tiny.toml"
@@ -600,7 +600,7 @@ def test_a_chunk_finished_by_another_process_is_skipped(reference: Path, tmp_pat
     cfg = parse(SMALL)
     store = tmp_path / "two.sqlite"
     chunk = ex.plan_chunks(cfg)[0]
-    drows, rows, unconverged = runner._Runner(cfg).run(chunk)
+    drows, rows, unconverged = worker._Runner(cfg).run(chunk)
     a = ex.Store.create_or_resume(store, cfg)
     b = ex.Store.create_or_resume(store, cfg)
     try:
