@@ -112,26 +112,11 @@ def test_a_task_that_raises_is_reported_and_the_others_go_on(tmp_path: Path,
     for name, n_in in (("a.npz", 4), ("b.npz", 3)):  # k=(2,2): s=(2,1) and s=(1,1), n_out 1
         np.savez(tmp_path / name, X=rng.standard_normal((n_in, 6)),
                  Y=rng.standard_normal((1, 6)))
-    text = f"""
-name = "files"
-seed = 5
-[data]
-kind = "file"
-path = "{tmp_path / 'a.npz'}"
-[training]
-inits = 2
-steps = 100
-chunk = 1
-[search]
-starts = 2
-[[architectures]]
-k = [2, 2]
-s = [2, 1]
-[[architectures]]
-k = [2, 2]
-s = [1, 1]
-path = "{tmp_path / 'b.npz'}"
-"""
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    text = (f'name = "files"\nseed = 5\ndata = {{kind = "file", path = "{a}"}}\n'
+            'training = {inits = 2, steps = 100, chunk = 1}\nsearch = {starts = 2}\n'
+            f'architectures = [{{k = [2, 2], s = [2, 1]}}, {{k = [2, 2], s = [1, 1], '
+            f'path = "{b}"}}]\n')
     cfg = parse(text)
     (tmp_path / "b.npz").unlink()
     plan = ex.plan_chunks(cfg)

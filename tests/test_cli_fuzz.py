@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lcn.cli import app
+from tests.test_experiment import BASE
 
 BIG = "9" * 5000
 TIME_LIMIT = 10.0
@@ -42,32 +43,21 @@ FILTER = ["1,2,3,4,5", "1,0,0,0,-4", "1/3,1,0,2,1", "0,0,0,0,0", "1e400,1,1,1,1"
 TOLS = ["1e-8", "1e-3", "0", "1", "2", "-1", "1e400", "x", "nan", "1e-300"]
 SEEDS = ["0", "7", "-1", str(2**64), str(2**64 - 1), BIG, "x"]
 
-CONFIG_BASE = """
-name = "fz"
-seed = 3
-[training]
-inits = 1
-steps = 20
-[search]
-starts = 1
-[[architectures]]
-k = [2, 2]
-s = [2, 1]
-"""
+CONFIG_BASE = BASE  # name t, inits 2, steps 50, starts 2, k=(2,2) s=(2,1)
 CONFIG_VARIANTS = {
     "ok": CONFIG_BASE,
     "datasets": CONFIG_BASE.replace("[training]", "[data]\ndatasets = 1000000\n[training]"),
-    "inits": CONFIG_BASE.replace("inits = 1", "inits = 10000000"),
-    "steps": CONFIG_BASE.replace("steps = 20", "steps = 1000000000000"),
+    "inits": CONFIG_BASE.replace("inits = 2", "inits = 10000000"),
+    "steps": CONFIG_BASE.replace("steps = 50", "steps = 1000000000000"),
     "k10001": CONFIG_BASE.replace("k = [2, 2]\ns = [2, 1]", "k = [10001]"),
     "stride": CONFIG_BASE.replace("k = [2, 2]\ns = [2, 1]", "k = [3, 3]\ns = [1000000, 1]"),
     "widths": CONFIG_BASE.replace("k = [2, 2]\ns = [2, 1]", "widths = [3, 1000000000, 3]"),
     "n_out": CONFIG_BASE.replace("s = [2, 1]", "s = [2, 1]\nn_out = 100000000"),
-    "seed": CONFIG_BASE.replace("seed = 3", f"seed = {2**64 + 3}"),
-    "lr": CONFIG_BASE.replace("steps = 20", "steps = 20\nlr = 1e300"),
+    "seed": f"seed = {2**64 + 3}\n" + CONFIG_BASE,
+    "lr": CONFIG_BASE.replace("steps = 50", "steps = 50\nlr = 1e300"),
     "garbage": "[[[ this is not toml",
-    "unicode": CONFIG_BASE.replace('name = "fz"', 'name = "é"'),
-    "bigint": CONFIG_BASE.replace("inits = 1", "inits = " + "9" * 30),
+    "unicode": CONFIG_BASE.replace('name = "t"', 'name = "é"'),
+    "bigint": CONFIG_BASE.replace("inits = 2", "inits = " + "9" * 30),
     "kstr": CONFIG_BASE.replace("k = [2, 2]\ns = [2, 1]", f'k = "{BIG}"'),
     "empty": "",
     "unknown": CONFIG_BASE.replace("[search]", "[search]\nstartz = 3"),
