@@ -24,6 +24,8 @@ from lcn import experiment as ex
 from lcn.architecture import Architecture
 from lcn.cli import app
 from lcn.errors import ConfigError
+from lcn.experiment import store as store_mod
+from lcn.experiment import worker
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "examples" / "tiny.toml"
@@ -495,7 +497,7 @@ def test_cli_bad_config_is_one_line_and_runs_nothing(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["experiment", str(tmp_path / "missing.toml")])
     assert res.exit_code == 2 and "CONFIG" in res.stderr
     res = CliRunner().invoke(app, ["report", str(tmp_path / "missing.sqlite")])
-    assert res.exit_code == 2 and "RESULTS" in res.stderr
+    assert res.exit_code == 2 and "STORE" in res.stderr
 
 
 def test_print_default_is_the_embedded_config() -> None:
@@ -598,7 +600,7 @@ def test_a_chunk_finished_by_another_process_is_skipped(reference: Path, tmp_pat
     cfg = parse(SMALL)
     store = tmp_path / "two.sqlite"
     chunk = ex.plan_chunks(cfg)[0]
-    drows, rows, unconverged = ex._Runner(cfg).run(chunk)
+    drows, rows, unconverged = worker._Runner(cfg).run(chunk)
     a = ex.Store.create_or_resume(store, cfg)
     b = ex.Store.create_or_resume(store, cfg)
     try:
@@ -648,7 +650,8 @@ def test_a_killed_creation_leaves_no_store(tmp_path: Path) -> None:
     code = (
         "import os, signal, sys\n"
         "from lcn import experiment as ex\n"
-        "ex._now = lambda: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "from lcn.experiment import store\n"
+        "store._now = lambda: os.kill(os.getpid(), signal.SIGKILL)\n"
         f"ex.Store.create_or_resume(sys.argv[1], ex.parse_config({BASE!r}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(store)], capture_output=True)
@@ -677,7 +680,7 @@ def test_creation_never_replaces_a_store_made_meanwhile(
             ex.Store.create_or_resume(dst, other).close()  # the other process wins
         real_link(src, dst)
 
-    monkeypatch.setattr(ex.os, "link", link)
+    monkeypatch.setattr(store_mod.os, "link", link)
     with pytest.raises(ConfigError) as info:
         ex.Store.create_or_resume(store, parse(BASE))
     assert info.value.argument == "store"

@@ -1,0 +1,300 @@
+"""The report of a store: the summary table, the comparison with MATH.md 8 (rich tables) and
+two PNG plots (matplotlib, Agg).
+
+Plots are only written where they are ours: a plots path that exists and is not a directory,
+or a PNG of that name not written by ``lcn``, is refused (:func:`check_plots_dir`), never
+overwritten.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lcn.critical import CATEGORIES
+from lcn.errors import ConfigError
+from lcn.experiment.store import TASKS
+from lcn.experiment.summary import Summary, checks, pct, summarize
+
+__all__ = ["CATEGORY_LABELS", "check_plots_dir", "checks_table", "kinds_table", "plot_paths",
+           "print_report", "summary_table", "write_plots"]
+
+CATEGORY_LABELS = {
+    "zero": "zero",
+    "pure_smooth_interior": "pure smooth interior",
+    "singular": "singular",
+    "boundary": "boundary",
+    "spurious": "spurious",
+    "unconverged": "not converged",
+}
+# Two-line headers keep the table inside 80 columns.
+_SHORT_HEADS = {"zero": "zero", "pure_smooth_interior": "pure\nsmooth\nint.",
+                "singular": "sing-\nular", "boundary": "bound-\nary", "spurious": "spur-\nious"}
+_STATUS_STYLE = {
+    "ok": "green",
+    "CONTRADICTS": "bold red",
+    "not observed": "yellow",
+    "only in the weak sense": "yellow",
+}
+_COLORS = {
+    "zero": "#9e9e9e",
+    "pure_smooth_interior": "#2e7d32",
+    "singular": "#6a1b9a",
+    "boundary": "#ef6c00",
+    "spurious": "#c62828",
+    "unconverged": "#e0e0e0",
+}
+_LOSS_FLOOR = 1e-12
+#: PNG text chunk of every plot lcn writes: how an existing PNG is recognised as ours.
+_SOFTWARE = "lcn experiment report"
+
+
+def _caption(summary: Summary) -> str:
+    caption = (
+        "count and % of converged points. GD: gradient-descent limits; search: distinct "
+        "critical points; not conv.: GD runs or search starts that did not converge"
+    )
+    undecided = [
+        f"{a.spec.name} {src} {c.undecided}"
+        for a in summary.archs
+        for src, c in (("GD", a.train), ("search", a.search))
+        if c.undecided
+    ]
+    if undecided:
+        caption += (". Undecided classifications (category = best numerical reading): "
+                    + ", ".join(undecided))
+    return caption
+
+
+def summary_table(summary: Summary) -> Any:
+    """A rich table: per architecture, one row for gradient-descent limits and one for the
+    search, with counts and fractions (of converged points) per category."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    chash = summary.config_hash or summary.config.hash
+    title = f"experiment {escape(summary.config.name)} (config {chash})"
+    if not summary.complete:
+        title += f"\nINCOMPLETE: {summary.chunks_done} of {summary.chunks_total} chunks done"
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True,
+                  pad_edge=False, caption=escape(_caption(summary)))
+    table.add_column("architecture", overflow="fold", min_width=16)
+    table.add_column("points", no_wrap=True)
+    table.add_column("n", justify="right", no_wrap=True)
+    for cat in CATEGORIES:
+        table.add_column(_SHORT_HEADS.get(cat, cat), justify="right", no_wrap=True)
+    table.add_column("not\nconv.", justify="right", no_wrap=True)
+    for a in summary.archs:
+        for src, c in (("GD", a.train), ("search", a.search)):
+            head = (
+                f"{escape(a.spec.name)}\n[dim]{escape(a.spec.family)}[/]" if src == "GD" else ""
+            )
+            cells = [f"{c.categories[cat]}\n{pct(c.categories[cat], c.converged)}"
+                     for cat in CATEGORIES]
+            table.add_row(head, src, str(c.converged), *cells, str(c.unconverged),
+                          end_section=src == "search")
+    return table
+
+
+def kinds_table(summary: Summary) -> Any:
+    """Counts per kind of architecture (reduced strided, stride one, non-reduced, ...), summed
+    over a sweep: one row for gradient-descent limits and one for the search per kind."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="per kind of architecture", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("kind", "archs", "points", "n"):
+        table.add_column(col, justify="left" if col in ("kind", "points") else "right")
+    for cat in CATEGORIES:
+        table.add_column(_SHORT_HEADS.get(cat, cat), justify="right")
+    for kind, (n, tr, se) in summary.kinds().items():
+        for src, c in (("GD", tr), ("search", se)):
+            table.add_row(kind if src == "GD" else "", str(n) if src == "GD" else "", src,
+                          str(c.converged),
+                          *(pct(c.categories[cat], c.converged) for cat in CATEGORIES),
+                          end_section=src == "search")
+    return table
+
+
+def checks_table(summary: Summary) -> Any:
+    """The comparisons of :func:`checks` as a rich table."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        title="compared with MATH.md 8",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption="pure smooth interior: regular, smooth, interior, pure (the theorem for reduced "
+        "architectures, N >= d+1). spurious: mu(w) not critical for the loss on its stratum of "
+        "M; weak: not critical on the smooth interior of M (so every singular or boundary "
+        "point)",
+    )
+    table.add_column("architecture", overflow="fold", min_width=16)
+    for col in ("statement", "observed", "status"):
+        table.add_column(col)
+    for c in checks(summary):
+        style = _STATUS_STYLE.get(c.status)
+        status = f"[{style}]{escape(c.status)}[/]" if style else escape(c.status)
+        table.add_row(escape(c.subject), escape(c.statement), escape(c.observed), status)
+    return table
+
+
+def plot_paths(store: str | Path, outdir: str | Path | None = None) -> tuple[Path, Path]:
+    """Where :func:`write_plots` puts the two PNGs of a store: ``<stem>-types.png`` and
+    ``<stem>-loss.png`` beside the store, or in ``outdir``."""
+    p = Path(store)
+    d = Path(outdir) if outdir is not None else p.parent
+    return d / f"{p.stem}-types.png", d / f"{p.stem}-loss.png"
+
+
+def _is_our_png(p: Path) -> bool:
+    try:
+        with p.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return head.startswith(b"\x89PNG") and _SOFTWARE.encode() in head
+
+
+def check_plots_dir(paths: tuple[Path, Path], argument: str = "plots") -> None:
+    """Refuse, before any work, plot paths that would overwrite something not ours or cannot
+    be written: the directory exists and is not a directory, or is not writable; a PNG of that
+    name exists and was not written by lcn. A missing directory is fine (it is created)."""
+    d = paths[0].parent
+    if d.exists() and not d.is_dir():
+        raise ConfigError(argument, f"{str(d)!r} exists and is not a directory; give a "
+                          "directory for the plots")
+    probe = d
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(argument, f"cannot write in {str(probe)!r}; give a writable plots "
+                          "directory (or --no-plots for lcn report)")
+    for p in paths:
+        if p.is_dir() or p.is_symlink() or (p.exists() and not _is_our_png(p)):
+            raise ConfigError(argument, f"{str(p)!r} exists and was not written by lcn; "
+                              "give another plots directory")
+
+
+def _types_figure(summary: Summary) -> Any:
+    from matplotlib.figure import Figure
+
+    archs = summary.archs
+    fig = Figure(figsize=(max(6.0, 1.6 * len(archs) + 2.5), 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.38
+    xs = np.arange(len(archs), dtype=float)
+    for offset, src in ((-width / 2 - 0.01, "train"), (width / 2 + 0.01, "search")):
+        bottom = np.zeros(len(archs))
+        for cat in CATEGORIES:
+            vals = np.array([(a.train if src == "train" else a.search).fraction(cat)
+                             for a in archs])
+            ax.bar(xs + offset, vals, width, bottom=bottom, color=_COLORS.get(cat, "#000000"),
+                   edgecolor="white", linewidth=0.5,
+                   label=CATEGORY_LABELS.get(cat, cat) if src == "train" else None)
+            bottom += vals
+    ax.set_xticks(xs, [f"{a.spec.name}\n{a.spec.family}" for a in archs], fontsize=7)
+    ax.set_ylabel("fraction of converged points\n(left: GD limits, right: search)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"critical points by type: experiment {summary.config.name}")
+    fig.legend(loc="outside right center", fontsize=8)
+    return fig
+
+
+def _loss_panel(ax: Any, data: dict[str, list[float]]) -> None:
+    from matplotlib.ticker import NullFormatter
+
+    allv = [v for src in TASKS for v in data.get(src, [])]
+    if not allv:
+        ax.text(0.5, 0.5, "no converged points", ha="center", va="center",
+                transform=ax.transAxes)
+        return
+    lo, hi = min(allv), max(allv)
+    if hi <= lo * 1.0001:
+        lo, hi = lo / 1.5, hi * 1.5
+    bins = [float(b) for b in np.geomspace(lo, hi, 30)]
+    for src, label, color in (("train", "GD limits", "#1565c0"), ("search", "search", "#c62828")):
+        vals = data.get(src, [])
+        if vals:
+            ax.hist(vals, bins=bins, histtype="step" if src == "search" else "bar",
+                    color=color, alpha=0.7 if src == "train" else 1.0, label=label)
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize=7)
+
+
+def _loss_figure(summary: Summary) -> Any:
+    from matplotlib.figure import Figure
+
+    archs = summary.archs
+    ncols = min(3, max(1, len(archs)))
+    nrows = max(1, math.ceil(len(archs) / ncols))
+    fig = Figure(figsize=(4.0 * ncols, 3.0 * nrows), layout="constrained")
+    for i, a in enumerate(archs):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        # exact fits (loss ~ 1e-16 relative) are rounding noise: show them at the floor
+        _loss_panel(ax, {src: [max(v, _LOSS_FLOOR) for v in vals]
+                         for src, vals in summary.losses.get(a.spec.name, {}).items()})
+        ax.set_title(a.spec.name, fontsize=9)
+        ax.set_xlabel(f"final loss / ||Y||^2 (values < {_LOSS_FLOOR:g} at {_LOSS_FLOOR:g})",
+                      fontsize=7)
+        ax.set_ylabel("count", fontsize=8)
+    fig.suptitle(f"final losses: experiment {summary.config.name}")
+    return fig
+
+
+def write_plots(summary: Summary, outdir: str | Path | None = None, *,
+                argument: str = "plots") -> list[Path]:
+    """Write the plots (matplotlib, Agg, no display needed), after :func:`check_plots_dir`:
+
+    * stacked bars of the point categories per architecture, one bar for gradient-descent
+      limits and one for the distinct critical points found by the search, as fractions of
+      the converged points (as in the table);
+    * histograms of the final relative loss ``L(w) / ||Y||^2`` of converged points (log scale),
+      one panel per architecture, GD limits and search results overlaid.
+    """
+    paths = plot_paths(summary.store, outdir)
+    check_plots_dir(paths, argument)
+    try:
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
+        meta = {"Software": _SOFTWARE}
+        _types_figure(summary).savefig(paths[0], dpi=120, metadata=meta)
+        _loss_figure(summary).savefig(paths[1], dpi=110, metadata=meta)
+    except OSError as exc:
+        raise ConfigError(argument, f"cannot write the plots in {str(paths[0].parent)!r}: "
+                          f"{exc.strerror or exc}") from None
+    return list(paths)
+
+
+def print_report(
+    store: str | Path | Summary, console: Any, plots: str | Path | None = None,
+    write: bool = True, *, plots_argument: str = "plots",
+) -> Summary:
+    """Print the summary table and the MATH.md 8 comparison of a store (a path, read
+    read-only, or its :class:`Summary`), write the plots (unless ``write`` is false) and say
+    where they are. Used by ``lcn experiment`` at the end and by ``lcn report``."""
+    from rich.markup import escape
+
+    summary = store if isinstance(store, Summary) else summarize(store)
+    for w in summary.warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
+    console.print(summary_table(summary))
+    if len(summary.kinds()) > 1:
+        console.print(kinds_table(summary))
+    console.print(checks_table(summary))
+    if write:
+        paths = write_plots(summary, plots, argument=plots_argument)
+        console.print("plots: " + ", ".join(str(p) for p in paths), highlight=False)
+    console.print(
+        f"store: {summary.store} ({summary.chunks_done}/{summary.chunks_total} chunks, "
+        f"{summary.seconds:.1f} s of chunk compute)",
+        highlight=False,
+    )
+    return summary

@@ -1,0 +1,224 @@
+"""Executing one chunk: make the datasets (cached per architecture), train or search,
+classify every point (MATH.md 5-8) and turn the results into store rows; and committing a
+chunk's result to the store. The same code runs in-process and on Dask workers
+(:mod:`lcn.experiment.distributed`): a chunk's seeds depend only on the config and the chunk,
+so where it runs does not change its rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lcn import critical, training
+from lcn.critical import CATEGORIES, CriticalPointInfo
+from lcn.dense import split_dense
+from lcn.experiment.config import ArchSpec, ExperimentConfig
+from lcn.experiment.plan import Chunk, derive_seed
+from lcn.experiment.store import CLASS_FIELDS, UNCONVERGED, Store, StoreError
+from lcn.parametrization import split_params
+
+__all__ = ["ChunkResult", "commit", "run_chunk"]
+
+Rows = list[dict[str, Any]]
+
+
+def _sql_value(v: Any) -> Any:
+    """A value as SQLite stores it: numbers and text as they are, NaN as NULL, sequences as
+    JSON text."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, bool):
+        return int(v)
+    if v is None or isinstance(v, str | int | float):
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        return v
+    if hasattr(v, "tolist"):
+        v = v.tolist()
+    return json.dumps(list(v) if isinstance(v, tuple) else v, default=str)
+
+
+def _classification_row(info: CriticalPointInfo) -> dict[str, Any]:
+    return {f: _sql_value(getattr(info, f)) for f in CLASS_FIELDS}
+
+
+@dataclass(frozen=True)
+class _Points:
+    """What a chunk's training or search returned, per point."""
+
+    theta: np.ndarray
+    datasets: list[int]
+    loss: np.ndarray
+    converged: np.ndarray
+    grad_norm: np.ndarray
+    rel_grad_norm: np.ndarray
+    extra: dict[str, list[Any]]
+    unconverged: int
+
+
+class _Runner:
+    """Executes chunks: makes the datasets of an architecture (cached while its chunks run),
+    trains or searches, classifies, and turns the results into store rows."""
+
+    def __init__(self, config: ExperimentConfig) -> None:
+        self.config = config
+        self._arch_name: str | None = None
+        self._arch: Any = None
+        self._data: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def arch(self, spec: ArchSpec) -> Any:
+        if self._arch_name != spec.name:
+            self._arch_name, self._arch, self._data = spec.name, spec.build(), {}
+        return self._arch
+
+    def dataset(self, spec: ArchSpec, j: int) -> tuple[Any, dict[str, Any]]:
+        """``(gram form, datasets row)`` of dataset ``j`` of ``spec``."""
+        arch = self.arch(spec)
+        if j not in self._data:
+            data_seed = derive_seed(self.config.seed, "data", spec.name, j)
+            if spec.path is not None:
+                data = training.load_dataset(spec.path, arch, spec.n_out)
+            else:
+                data = training.gaussian_dataset(
+                    arch, spec.n_out, spec.N, data_seed, noise=spec.noise or 0.0,
+                    target=spec.target,
+                )
+            X, Y = np.asarray(data.X), np.asarray(data.Y)
+            row = {
+                "arch": spec.name, "dataset": j, "data_seed": data_seed,
+                "task": spec.task_label(), "N": int(X.shape[-1]), "n_in": int(X.shape[0]),
+                "n_out": int(Y.shape[0]), "loss_zero": float(np.sum(Y * Y)),
+            }
+            self._data[j] = (training.gram_form(arch, data), row)
+        return self._data[j]
+
+    def split(self, spec: ArchSpec, arch: Any, theta: np.ndarray) -> list[Any]:
+        """Per-point parameters as nested lists, one entry per layer (filters for an LCN,
+        matrices for a dense network)."""
+        if theta.shape[0] == 0:
+            return []
+        layers = split_params(arch, theta) if spec.kind == "lcn" else split_dense(arch, theta)
+        return [[layer[i].tolist() for layer in layers] for i in range(theta.shape[0])]
+
+    def _train(self, spec: ArchSpec, chunk: Chunk, seed: int) -> _Points:
+        runs = list(range(chunk.first, chunk.first + chunk.count))
+        point_ds = [r // spec.inits for r in runs]
+        res = training.train(
+            self.arch(spec), [self.dataset(spec, j)[0] for j in point_ds], chunk.count,
+            init=self.config.init, optimizer=self.config.optimizer, steps=spec.steps,
+            lr=spec.lr, device=self.config.device, seed=seed, polish=self.config.polish,
+        )
+        n = chunk.count
+        extra = {"run": runs, "steps": list(res.steps), "invariant_drift":
+                 list(res.invariant_drift), "init": [self.config.init] * n,
+                 "optimizer": [self.config.optimizer] * n}
+        return _Points(res.params, point_ds, res.loss, res.converged, res.grad_norm,
+                       res.rel_grad_norm, extra, int(n - np.count_nonzero(res.converged)))
+
+    def _search(self, spec: ArchSpec, chunk: Chunk, seed: int) -> _Points:
+        gram = self.dataset(spec, chunk.part)[0]
+        res = training.critical_points(self.arch(spec), gram, chunk.count, seed=seed,
+                                       device=self.config.device)
+        n = len(res)
+        extra = {"point": list(range(n)), "starts": [chunk.count] * n, "hits": list(res.count)}
+        return _Points(res.params, [chunk.part] * n, res.loss, res.converged, res.grad_norm,
+                       res.rel_grad_norm, extra, int(np.count_nonzero(res.labels < 0)))
+
+    def _classify(self, spec: ArchSpec, pts: _Points) -> list[dict[str, Any]]:
+        """Classification columns per point, dataset by dataset (a training chunk spans
+        several datasets)."""
+        theta = np.asarray(pts.theta, dtype=np.float64)
+        out: list[dict[str, Any]] = [{} for _ in pts.datasets]
+        for j in sorted(set(pts.datasets)):
+            idx = [i for i, d in enumerate(pts.datasets) if d == j]
+            infos = critical.classify_critical_points(
+                self.arch(spec), self.dataset(spec, j)[0], theta[idx], **dict(self.config.classify)
+            )
+            for i, info in zip(idx, infos, strict=True):
+                out[i] = _classification_row(info)
+        return out
+
+    def run(self, chunk: Chunk) -> tuple[Rows, Rows, int]:
+        """``(datasets rows, point rows, unconverged)`` of one chunk; ``unconverged`` counts
+        training runs or search starts that did not reach a critical point."""
+        spec = self.config.arch(chunk.arch)
+        seed = derive_seed(self.config.seed, chunk.task, spec.name, chunk.part)
+        pts = (self._train if chunk.task == "train" else self._search)(spec, chunk, seed)
+        common = {
+            "arch": spec.name, "arch_kind": spec.kind,
+            "arch_spec": json.dumps({k: v for k, v in spec.to_dict().items()
+                                     if k in ("k", "s", "widths")}),
+            "family": spec.family, "task": spec.task_label(), "config_hash": self.config.hash,
+            "seed": seed,
+        }
+        params = self.split(spec, self.arch(spec), np.asarray(pts.theta, dtype=np.float64))
+        rows = []
+        for i, cls in enumerate(self._classify(spec, pts)):
+            drow = self.dataset(spec, pts.datasets[i])[1]
+            lz, loss = drow["loss_zero"], float(pts.loss[i])
+            row = {**common, **cls}
+            row.update(
+                dataset=pts.datasets[i], data_seed=drow["data_seed"], loss=loss,
+                loss_rel=loss / lz if lz > 0 else None,
+                grad_norm=_sql_value(pts.grad_norm[i]),
+                rel_grad_norm=_sql_value(pts.rel_grad_norm[i]),
+                converged=int(bool(pts.converged[i])), params=json.dumps(params[i]),
+            )
+            if not pts.converged[i]:
+                row["category"] = UNCONVERGED
+            elif row.get("category") not in CATEGORIES:
+                raise ValueError(f"unknown category {row.get('category')!r} from classification")
+            row.update({key: _sql_value(vals[i]) for key, vals in pts.extra.items()})
+            rows.append(row)
+        ds = sorted(set(pts.datasets)) or [chunk.part]
+        return [self.dataset(spec, j)[1] for j in ds], rows, pts.unconverged
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What one chunk produced: its datasets rows, point rows, the runs or starts that did not
+    converge, and the seconds it took."""
+
+    datasets: Rows
+    rows: Rows
+    unconverged: int
+    seconds: float
+
+
+#: One runner per process (its dataset cache), for the config it last ran.
+_RUNNERS: dict[str, _Runner] = {}
+
+
+def run_chunk(config: ExperimentConfig, chunk: Chunk) -> ChunkResult:
+    """Run one chunk (in this process, or as a Dask task on a worker)."""
+    runner = _RUNNERS.get(config.hash)
+    if runner is None:
+        _RUNNERS.clear()
+        runner = _RUNNERS[config.hash] = _Runner(config)
+    t0 = time.perf_counter()
+    drows, rows, unconverged = runner.run(chunk)
+    return ChunkResult(drows, rows, unconverged, time.perf_counter() - t0)
+
+
+def commit(st: Store, chunk: Chunk, result: ChunkResult, counts: list[int]) -> None:
+    """Write a chunk's result (the caller is the store's only writer) and count it in
+    ``counts = [ran, skipped]``; a failing write (a full disk) is a :class:`ConfigError`
+    naming the store and saying what was saved."""
+    try:
+        written = st.write_chunk(chunk, result.seconds, result.datasets, result.rows,
+                                 result.unconverged)
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(
+            st.argument, f"cannot write to {str(st.path)!r} ({exc}); {counts[0]} new "
+            f"chunks were saved, {counts[0] + counts[1]} in all; the chunk in flight "
+            f"({chunk.arch}: {chunk.label}) was not. Free space (or fix the permissions) "
+            "and run the same command again to resume"
+        ) from None
+    counts[0 if written else 1] += 1
