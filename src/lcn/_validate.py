@@ -63,7 +63,9 @@ def check_int(
     fractional or non-finite floats. The error names ``argument`` and the allowed range.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise error(argument, f"is {value!r} ({_type_name(value)}); give an integer{_range(min, max)}")
+        raise error(
+            argument, f"is {value!r} ({_type_name(value)}); give an integer{_range(min, max)}"
+        )
     if isinstance(value, numbers.Integral):
         v = int(value)
     else:

@@ -15,6 +15,7 @@ __all__ = [
     "ExactnessError",
     "DataError",
     "ConfigError",
+    "OptionError",
 ]
 
 
@@ -54,3 +55,8 @@ class DataError(LCNError):
 
 class ConfigError(LCNError):
     """An experiment configuration with unknown keys or impossible values."""
+
+
+class OptionError(LCNError):
+    """An option of a computation (a limit, a kind, a format) with an impossible value, or a
+    limit the requested output would exceed."""

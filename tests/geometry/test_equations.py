@@ -34,7 +34,7 @@ from typer.testing import CliRunner
 
 from lcn import Architecture, forms, mu
 from lcn.cli import app
-from lcn.errors import ConfigError, FilterError, LCNError
+from lcn.errors import FilterError, LCNError, OptionError
 from lcn.geometry import closure_degree, equations, hypersurface_degree, in_closure, membership
 from tests.strategies import architectures
 
@@ -278,7 +278,7 @@ def test_unminimized_output_has_the_same_zero_set():
     assert {str(f) for f in full.polynomials} <= {str(f) for f in raw.polynomials}
     pts = members(arch, 30, seed=2) + outsiders(arch, 30, seed=2)
     assert [raw.vanishes_at(F) for F in pts] == [full.vanishes_at(F) for F in pts]
-    with pytest.raises(ConfigError, match="minimize"):
+    with pytest.raises(OptionError, match="minimize"):
         equations(arch, minimize="no")
 
 
@@ -311,9 +311,9 @@ def test_prime_ideal(k, s):
 
 
 def test_ideal_limits():
-    with pytest.raises(ConfigError, match="kind"):
+    with pytest.raises(OptionError, match="kind"):
         equations(Architecture("3,3,3,3,3", "2,2,2,2,1"), kind="ideal")
-    with pytest.raises(ConfigError, match="timeout"):
+    with pytest.raises(OptionError, match="timeout"):
         equations(Architecture("5,4", "2,1"), kind="ideal", timeout=0.5)
 
 
@@ -322,13 +322,13 @@ def test_ideal_limits():
 # ------------------------------------------------------------------------------------------
 def test_limits_and_bad_input():
     big = Architecture("3,3,3", "2,2,1")
-    with pytest.raises(ConfigError, match="max_degree.*order 4"):
+    with pytest.raises(OptionError, match="max_degree.*order 4"):
         equations(big, max_degree=3)
-    with pytest.raises(ConfigError, match="max_terms"):
+    with pytest.raises(OptionError, match="max_terms"):
         equations(big, max_terms=100)
-    with pytest.raises(ConfigError, match="kind"):
+    with pytest.raises(OptionError, match="kind"):
         equations(big, kind="prime")
-    with pytest.raises(ConfigError, match="max_degree"):
+    with pytest.raises(OptionError, match="max_degree"):
         equations(big, max_degree=0)
     with pytest.raises(LCNError, match="k"):
         equations("k=3,x")
@@ -337,7 +337,7 @@ def test_limits_and_bad_input():
     eq = equations(("2,2", "2,1"))
     with pytest.raises(FilterError, match="taps"):
         eq.vanishes_at([1, 2, 3])
-    with pytest.raises(ConfigError, match="format"):
+    with pytest.raises(OptionError, match="format"):
         eq.to_format("maple")
     assert equations("k=2,2 s=2,1").strings() == eq.strings()
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import flint
 
-from lcn.errors import ConfigError
+from lcn.errors import OptionError
 from lcn.geometry.implicit.hilbert import degree_and_codimension
 from lcn.geometry.implicit.levels import Levels
 from lcn.geometry.implicit.minimize import normalize
@@ -154,7 +154,7 @@ def _compute_with_timeout(names: list[str], nw: int, gens: list[Poly],
         out = subprocess.run([sys.executable, "-m", __name__], input=job, text=True,
                              capture_output=True, timeout=timeout, env=env, check=True)
     except subprocess.TimeoutExpired:
-        raise ConfigError(
+        raise OptionError(
             "timeout", f"the Groebner bases of the elimination ({len(names)} variables) did not "
             f"finish in {timeout:g} s; raise timeout, or use kind='set' (equations whose zero "
             "set is the closure, without elimination)") from None

@@ -9,7 +9,7 @@ import flint
 
 from lcn._validate import check_choice, check_int, check_real, check_size
 from lcn.architecture import Architecture, as_architecture
-from lcn.errors import ArchitectureError, ConfigError
+from lcn.errors import ArchitectureError, OptionError
 from lcn.geometry.exact import closure_degree
 from lcn.geometry.implicit.elimination import elimination_variables, prime_ideal
 from lcn.geometry.implicit.levels import levels
@@ -56,21 +56,21 @@ def equations(arch: Any, kind: str = "set", *, max_degree: int = DEFAULT_MAX_DEG
     elimination (:mod:`.elimination`), with its degree and codimension from the Hilbert
     series. Cases whose lexicographic Groebner basis does not finish in ``timeout`` seconds,
     or with more than :data:`IDEAL_MAX_VARIABLES` variables, raise
-    :class:`~lcn.errors.ConfigError`.
+    :class:`~lcn.errors.OptionError`.
 
-    ``max_degree`` / ``max_terms``: refuse (``ConfigError``) output with an equation of
+    ``max_degree`` / ``max_terms``: refuse (``OptionError``) output with an equation of
     higher degree, or with more terms in all (counted before minimization).
 
     >>> equations(Architecture("2,2", "2,1")).strings()
     ['p1*p2 - p0*p3']
     """
     arch = as_architecture(arch)
-    kind = check_choice(kind, "kind", KINDS, error=ConfigError)
-    max_degree = check_int(max_degree, "max_degree", min=1, error=ConfigError)
-    max_terms = check_int(max_terms, "max_terms", min=1, error=ConfigError)
-    timeout = check_real(timeout, "timeout", min=0, min_open=True, error=ConfigError)
+    kind = check_choice(kind, "kind", KINDS, error=OptionError)
+    max_degree = check_int(max_degree, "max_degree", min=1, error=OptionError)
+    max_terms = check_int(max_terms, "max_terms", min=1, error=OptionError)
+    timeout = check_real(timeout, "timeout", min=0, min_open=True, error=OptionError)
     if not isinstance(minimize, bool):
-        raise ConfigError("minimize", f"is {minimize!r}; give True or False")
+        raise OptionError("minimize", f"is {minimize!r}; give True or False")
     check_size(arch.degree + 1, "arch", limit=MAX_COORDINATES, what="coordinates p_0..p_d",
                error=ArchitectureError)
     ctx = flint.fmpz_mpoly_ctx.get(("p", arch.degree + 1), "degrevlex")
@@ -84,13 +84,13 @@ def _set(arch: Architecture, ctx: flint.fmpz_mpoly_ctx, max_degree: int, max_ter
     zero, mats = closure_conditions(levels(arch))
     for m in mats:
         if m.order > max_degree:
-            raise ConfigError(
+            raise OptionError(
                 "max_degree", f"is {max_degree}, but the closure of {arch} needs minors of order "
                 f"{m.order} (the parts modulo {m.modulus} must share a factor of degree "
                 f"{m.factor_degree}); raise max_degree to {m.order}")
     count = sum(m.minor_count for m in mats)
     if count > max_terms:
-        raise ConfigError(
+        raise OptionError(
             "max_terms", f"is {max_terms:,}, but the closure of {arch} needs {count:,} minors; "
             "raise max_terms or use a smaller architecture")
     gens = ctx.gens()
@@ -100,7 +100,7 @@ def _set(arch: Architecture, ctx: flint.fmpz_mpoly_ctx, max_degree: int, max_ter
         for f in minors(m.rows(), m.order, ctx, frozenset(zero)):
             terms += len(f)
             if terms > max_terms:
-                raise ConfigError(
+                raise OptionError(
                     "max_terms", f"is {max_terms:,}, but the minors of the closure of {arch} "
                     "have more terms than that; raise max_terms or use a smaller architecture")
             polys.append(f)
@@ -115,18 +115,18 @@ def _ideal(arch: Architecture, ctx: flint.fmpz_mpoly_ctx, max_degree: int, max_t
     lv = levels(arch)
     nvars = elimination_variables(lv)
     if nvars > IDEAL_MAX_VARIABLES:
-        raise ConfigError(
+        raise OptionError(
             "kind", f"is 'ideal', but eliminating for {arch} needs a Groebner basis in {nvars} "
             f"variables (limit {IDEAL_MAX_VARIABLES}); use kind='set' (equations whose zero set "
             "is the closure)")
     pi = prime_ideal(lv, ctx, timeout)
     top = max((f.total_degree() for f in pi.generators), default=0)
     if top > max_degree:
-        raise ConfigError("max_degree", f"is {max_degree}, but the prime ideal of {arch} has a "
+        raise OptionError("max_degree", f"is {max_degree}, but the prime ideal of {arch} has a "
                           f"generator of degree {top}; raise max_degree to {top}")
     terms = sum(len(f) for f in pi.generators)
     if terms > max_terms:
-        raise ConfigError("max_terms", f"is {max_terms:,}, but the generators of the prime "
+        raise OptionError("max_terms", f"is {max_terms:,}, but the generators of the prime "
                           f"ideal of {arch} have {terms:,} terms; raise max_terms")
     return Equations(arch, "ideal", tuple(ctx.names()), pi.generators, pi.codimension,
                      pi.degree, "hilbert series", True, (), pi.groebner_size)

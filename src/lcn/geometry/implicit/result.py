@@ -12,7 +12,7 @@ import flint
 from lcn import forms
 from lcn._validate import check_choice
 from lcn.architecture import Architecture
-from lcn.errors import ConfigError, FilterError
+from lcn.errors import FilterError, OptionError
 from lcn.geometry.implicit.export import FORMATS, poly_str, to_m2, to_msolve, to_singular
 from lcn.geometry.implicit.sylvester import SylvesterMatrix
 
@@ -137,7 +137,7 @@ class Equations:
     def to_format(self, fmt: str) -> str:
         """The equations as text (one per line), JSON (:meth:`to_json`), or a Macaulay2,
         Singular or msolve input file (:data:`FORMATS`)."""
-        check_choice(fmt, "format", FORMATS, error=ConfigError)
+        check_choice(fmt, "format", FORMATS, error=OptionError)
         if fmt == "json":
             return json.dumps(self.to_json(), indent=2) + "\n"
         if fmt == "m2":
