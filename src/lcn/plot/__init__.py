@@ -1,0 +1,28 @@
+"""Pictures of LCN geometry and training (matplotlib; every function returns a ``Figure``).
+
+* :func:`space`: function spaces (MATH.md 3-6): 2-D slices of stride-one spaces coloured by
+  exact category and real-root count, the swallowtail, 3-D charts of hypersurface closures
+  with ``M``, closure-only points, singular locus and boundary; :func:`space_data` gives the
+  exact samples behind the colours.
+* :func:`roots`: the roots of a filter grouped into the hyperroot orbits of each layer
+  (MATH.md 3); :func:`roots_data`.
+* :func:`flow`: gradient-descent trajectories in function space, the loss, and the conserved
+  quantities ``||w_i||^2 - ||w_j||^2`` (MATH.md 8); :func:`flow_data`.
+* :func:`save`: write a figure (``.png``, ``.svg``, ``.pdf``), refusing to overwrite a file
+  this module did not write.
+
+Matplotlib is imported inside the functions, always on the Agg canvas: no window opens.
+"""
+
+from lcn.plot._spacedata import SpaceData
+from lcn.plot._style import POINT_CATEGORIES, POINT_COLORS
+from lcn.plot.space import draw_space, space, space_data
+
+__all__ = [
+    "POINT_CATEGORIES",
+    "POINT_COLORS",
+    "SpaceData",
+    "draw_space",
+    "space",
+    "space_data",
+]
