@@ -45,6 +45,7 @@ __all__ = [
     "default_chart",
     "draw_surface",
     "is_hypersurface",
+    "draw_mesh",
 ]
 
 _Q0, _Q1 = flint.fmpq(0), flint.fmpq(1)
@@ -239,12 +240,13 @@ def _rgba(cat: str, alpha: float = 0.85) -> tuple[float, float, float, float]:
     return to_rgba(_style.POINT_COLORS[cat], alpha)
 
 
-def _draw_mesh(ax: Any, data: SpaceData) -> None:
+def draw_mesh(ax: Any, data: SpaceData, alpha: float = 0.85) -> None:
     """The surface as quadrilaterals between neighbouring samples (each coloured by the exact
     category of its first corner); quads with a corner outside the window are dropped."""
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
     xyz, colors = _mesh_arrays(data)
+    colors[..., 3] = alpha
     r, c = xyz.shape[:2]
     quads, fc = [], []
     span = max(hi - lo for lo, hi in data.window)
@@ -266,7 +268,7 @@ def draw_surface(data: SpaceData, size: tuple[int, int], dpi: int = 100) -> Any:
     the swallowtail's grid points) as markers, legend and notes."""
     fig = _style.new_figure(size, dpi)
     ax = fig.add_subplot(projection="3d")
-    _draw_mesh(ax, data)
+    draw_mesh(ax, data)
     extra = [i for i, g in enumerate(data.groups) if g != "surface"
              and np.all(np.isfinite(data.coords[i]))]
     if data.kind == "swallowtail":
