@@ -491,6 +491,152 @@ def _member_exact(arch: Architecture, filter_text: str, digits: int | None, as_j
         console.print(layers)
 
 
+# -- verb: plot -------------------------------------------------------------------------------
+# One block (the lead moves it into the CLI package): `lcn plot space|roots|flow`.
+plot_app = typer.Typer(
+    help="Pictures of function spaces, factorizations and training (lcn.plot, docs/plots.md). "
+    "Each command writes one file (.png, .svg or .pdf by the suffix of --out) and prints its "
+    "path; a file not written by lcn plot is only replaced with --force.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(plot_app, name="plot")
+_FLAGS.update({name: f"--{name}" for name in (
+    "through", "plane", "dims", "resolution", "window", "size", "out", "runs", "steps", "eta",
+)})
+OUT_HELP = "Output file: .png, .svg or .pdf."
+FORCE_HELP = "Replace --out even if it is a file lcn plot did not write."
+SIZE_HELP = "Picture size in pixels, WIDTHxHEIGHT (e.g. 1300x620). Default: per picture."
+
+
+def _plot_size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
+    from lcn.errors import ParseError
+
+    if text is None:
+        return default
+    m = re.fullmatch(r"\s*(\d{1,5})\s*[xX]\s*(\d{1,5})\s*", text)
+    if not m:
+        raise ParseError("--size", f"cannot parse {text[:30]!r}; give WIDTHxHEIGHT like 1200x800")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _write_picture(fig: Any, out: str, force: bool, summary: dict[str, Any] | None,
+                   as_json: bool) -> None:
+    from lcn.plot import save
+
+    path = save(fig, out, force=force, argument="--out")
+    if as_json:
+        print_json({"out": str(path), **(summary or {})})
+    else:
+        sys.stdout.write(f"{path}\n")
+
+
+@plot_app.command("space")
+@handle_errors
+def plot_space(
+    k: str = typer.Option(..., "--k", help=K_HELP),
+    s: str | None = typer.Option(None, "--s", help=S_HELP),
+    through: str | None = typer.Option(
+        None, "--through", help="Filter the slice passes through (d+1 entries). Default: one "
+        "that shows the structure."),
+    plane: str | None = typer.Option(
+        None, "--plane", help="Directions of the slice, ';' between them: 2 for a 2-D slice, 3 "
+        "for a 3-D chart (e.g. '0,0,0,1,0;0,0,0,0,1')."),
+    dims: int | None = typer.Option(
+        None, "--dims", help="2 (slice) or 3 (swallowtail for stride-one quartics; charts of "
+        "hypersurface closures). Default: 2 for stride one, 3 otherwise."),
+    resolution: int | None = typer.Option(
+        None, "--resolution", help="Grid points per axis (2-D) or surface samples per "
+        "direction (3-D). The work is estimated first and refused above 120 s."),
+    window: float | None = typer.Option(None, "--window", help="Half-width of the window."),
+    size: str | None = typer.Option(None, "--size", help=SIZE_HELP),
+    out: str = typer.Option(..., "--out", help=OUT_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the path and the sample "
+                                 "counts per category as JSON."),
+) -> None:
+    """Picture of a function space (MATH.md 3-6), coloured by exact membership.
+
+    Stride one: a 2-D slice through --through along --plane, pixels coloured by exact
+    category and by number of real roots, the discriminant on top; --dims 3 for quartics: the
+    swallowtail. Strides > 1 whose closure is a hypersurface (k=2,2 s=2,1; k=3,2 s=2,1; ...):
+    a 3-D chart of the closure's real points with M, closure-only points, the singular locus
+    and the boundary in distinct colours. JSON keys: out, architecture, kind, through, plane,
+    window, samples, categories (per group), method, notes, seconds.
+    """
+    from lcn.plot import check_target, draw_space, space_data
+
+    check_target(out, force=force, argument="--out")
+    arch = parse_arch(k, s)
+    data = space_data(arch, through, plane, resolution=resolution, dims=dims, window=window)
+    fig = draw_space(data, _plot_size(size, (1300, 620)))
+    _write_picture(fig, out, force, data.to_json(), as_json)
+
+
+@plot_app.command("roots")
+@handle_errors
+def plot_roots(
+    k: str = typer.Option(..., "--k", help=K_HELP),
+    s: str | None = typer.Option(None, "--s", help=S_HELP),
+    filter_: str = typer.Option(..., "--filter", help=FILTER_HELP),
+    use_float: bool = typer.Option(
+        False, "--float", help="Treat the filter as floating point: factorize its nearest "
+        "point of M (lcn nearest)."),
+    size: str | None = typer.Option(None, "--size", help=SIZE_HELP),
+    out: str = typer.Option(..., "--out", help=OUT_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the path and every root marker "
+                                 "as JSON."),
+) -> None:
+    """Roots of a filter grouped into each layer's hyperroot orbits (MATH.md 3).
+
+    Exact filters are factorized exactly (lcn member); with --float the nearest point of M is
+    factorized. One colour per layer, orbits of the S-th roots of unity joined, real
+    hyperroots filled, the point at infinity in its own box. JSON keys: out, architecture,
+    source, distance, tol, markers [layer, orbit, hyperroot, root, multiplicity, real_orbit, S].
+    """
+    from lcn.plot import check_target, draw_roots, roots_data
+
+    check_target(out, force=force, argument="--out")
+    arch = parse_arch(k, s)
+    F: Any = forms.parse_vector(filter_, "--filter")
+    if use_float:
+        F = [float(v) for v in F]
+    data = roots_data(arch, F)
+    fig = draw_roots(data, _plot_size(size, (1000, 820)))
+    _write_picture(fig, out, force, data.to_json(), as_json)
+
+
+@plot_app.command("flow")
+@handle_errors
+def plot_flow(
+    k: str = typer.Option(..., "--k", help=K_HELP),
+    s: str | None = typer.Option(None, "--s", help=S_HELP),
+    seed: int = typer.Option(0, "--seed", help="Seed of the dataset and the initializations."),
+    runs: int = typer.Option(16, "--runs", help="Number of gradient-descent runs."),
+    steps: int = typer.Option(3000, "--steps", help="Gradient-descent steps per run."),
+    size: str | None = typer.Option(None, "--size", help=SIZE_HELP),
+    out: str = typer.Option(..., "--out", help=OUT_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the path and a summary as JSON."),
+) -> None:
+    """Gradient-descent trajectories in function space, the loss and the conserved
+    quantities ||w_i||^2 - ||w_{i+1}||^2 (MATH.md 8).
+
+    One Gaussian dataset with N = d+1 samples; endpoints polished to critical points and
+    classified (lcn.critical). JSON keys: out, architecture, seed, runs, recorded_steps, eta,
+    end_categories, undecided, invariant_drift, projection, final_loss, seconds.
+    """
+    from lcn.plot import check_target, draw_flow, flow_data
+
+    check_target(out, force=force, argument="--out")
+    arch = parse_arch(k, s)
+    data = flow_data(arch, seed, runs=runs, steps=steps)
+    fig = draw_flow(data, _plot_size(size, (1600, 600)))
+    _write_picture(fig, out, force, data.to_json(), as_json)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -18,7 +18,7 @@ from lcn.architecture import Architecture
 from lcn.errors import FilterError
 from lcn.plot import _style
 from lcn.plot._rational import Vec, combine, estimate, rational_grid, to_float
-from lcn.plot._spacedata import SpaceData, form_text, point_category, real_roots
+from lcn.plot._spacedata import SpaceData, axis_label, form_text, point_category, real_roots
 
 __all__ = ["default_plane", "plane_data", "draw_plane", "discriminant_grid"]
 
@@ -95,24 +95,19 @@ def plane_data(arch: Architecture, through: Vec, plane: tuple[Vec, ...],
     )
 
 
-def _axis_label(v: Vec, name: str) -> str:
-    nz = [j for j, c in enumerate(v) if c != 0]
-    d = len(v) - 1
-    if len(nz) == 1 and v[nz[0]] == 1:
-        return f"{name}: coefficient of {form_text([1 if j == nz[0] else 0 for j in range(d + 1)])}"
-    return f"{name}: along {form_text(v)}"
-
-
 def draw_plane(data: SpaceData, size: tuple[int, int], dpi: int = 100) -> Any:
     """Two panels: exact category of each pixel, and its number of real roots; the
     discriminant on top of both."""
+    import matplotlib
     from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.lines import Line2D
 
+    assert data.shape is not None
     fig = _style.new_figure(size, dpi)
     axes = fig.subplots(1, 2)
     (x0, x1), (y0, y1) = data.window
-    step_x = (x1 - x0) / max(1, data.shape[1] - 1) / 2 if data.shape else 0
-    step_y = (y1 - y0) / max(1, data.shape[0] - 1) / 2 if data.shape else 0
+    step_x = (x1 - x0) / max(1, data.shape[1] - 1) / 2
+    step_y = (y1 - y0) / max(1, data.shape[0] - 1) / 2
     extent = (x0 - step_x, x1 + step_x, y0 - step_y, y1 + step_y)
     cats = [c for c in _style.POINT_CATEGORIES if c in set(data.categories)]
     index = {c: i for i, c in enumerate(cats)}
@@ -124,8 +119,6 @@ def draw_plane(data: SpaceData, size: tuple[int, int], dpi: int = 100) -> Any:
     rr_f = np.array([[np.nan if v is None else v for v in row] for row in rr], dtype=float)
     counts = sorted({int(v) for v in rr_f[np.isfinite(rr_f)]})
     bounds = [c - 0.5 for c in counts] + [counts[-1] + 0.5]
-    import matplotlib
-
     base = matplotlib.colormaps[_style.ROOT_COUNT_CMAP]
     rcmap = ListedColormap([base(0.15 + 0.75 * i / max(1, len(counts) - 1))
                             for i in range(len(counts))])
@@ -139,12 +132,10 @@ def draw_plane(data: SpaceData, size: tuple[int, int], dpi: int = 100) -> Any:
         ax.contour(disc["a"], disc["b"], disc["values"], levels=[0.0], colors="black",
                    linewidths=1.2)
         ax.plot([0], [0], marker="+", color="black", markersize=10, linestyle="none")
-        ax.set_xlabel(_axis_label(data.plane[0], "a"))
-        ax.set_ylabel(_axis_label(data.plane[1], "b"))
+        ax.set_xlabel(axis_label(data.plane[0], "a"))
+        ax.set_ylabel(axis_label(data.plane[1], "b"))
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
-    from matplotlib.lines import Line2D
-
     handles = _style.legend_handles(cats, _style.POINT_COLORS, _style.POINT_LABELS)
     handles.append(Line2D([], [], color="black", label="discriminant (roots collide)"))
     handles.append(Line2D([], [], color="black", marker="+", linestyle="none",

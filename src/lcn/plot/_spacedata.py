@@ -17,7 +17,9 @@ from lcn.architecture import Architecture
 from lcn.geometry import membership
 from lcn.plot._rational import Vec, key
 
-__all__ = ["SpaceData", "point_category", "form_text"]
+__all__ = ["SpaceData", "point_category", "form_text", "axis_label", "Window"]
+
+Window = tuple[tuple[float, float], ...]
 
 
 def point_category(arch: Architecture, F: Vec) -> str:
@@ -62,6 +64,16 @@ def form_text(F: Any, max_terms: int = 6) -> str:
     for sign, t in terms[1:]:
         out += f" {sign} {t}"
     return out
+
+
+def axis_label(v: Any, name: str, short: bool = False) -> str:
+    """Label of a slice coordinate: ``"a: coefficient of xy^3"`` for a unit direction, else
+    ``"a: along <form>"``."""
+    nz = [j for j, c in enumerate(v) if c != 0]
+    if len(nz) == 1 and v[nz[0]] == 1:
+        unit = [1 if j == nz[0] else 0 for j in range(len(v))]
+        return f"{name}: {'coeff.' if short else 'coefficient'} of {form_text(unit)}"
+    return f"{name}: along {form_text(v)}"
 
 
 @dataclass(frozen=True, eq=False)

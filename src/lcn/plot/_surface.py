@@ -37,7 +37,14 @@ from lcn.plot._rational import (
     rational_near,
     to_float,
 )
-from lcn.plot._spacedata import SpaceData, form_text, point_category, real_roots
+from lcn.plot._spacedata import (
+    SpaceData,
+    Window,
+    axis_label,
+    form_text,
+    point_category,
+    real_roots,
+)
 
 __all__ = [
     "swallowtail_data",
@@ -61,7 +68,7 @@ def is_hypersurface(arch: Architecture) -> bool:
     return arch.dimension == arch.degree and not arch.full_dimensional
 
 
-def default_chart(arch: Architecture) -> tuple[Vec, tuple[Vec, ...], tuple[tuple[float, float], ...]]:
+def default_chart(arch: Architecture) -> tuple[Vec, tuple[Vec, ...], Window]:
     """Default chart of a hypersurface closure: ``p0 = 1`` for ``d = 3`` (the graph
     ``p3 = p1 p2``); ``x^4 + y^4 + B x^3y + D xy^3 + C x^2y^2`` for ``d = 4`` (the singular line
     ``B = D = 0`` holds closure-only points for ``|C| < 2``: the handle of an umbrella);
@@ -85,7 +92,7 @@ def _chart_solver(through: Vec, plane: tuple[Vec, ...]) -> Any:
     return coords
 
 
-def _inside(c: np.ndarray, window: tuple[tuple[float, float], ...]) -> bool:
+def _inside(c: np.ndarray, window: Window) -> bool:
     return bool(np.all(np.isfinite(c))) and all(
         lo - 1e-12 <= x <= hi + 1e-12 for x, (lo, hi) in zip(c, window, strict=True))
 
@@ -154,7 +161,7 @@ def _singular_line(through: Vec, plane: tuple[Vec, ...], window: Any, n: int) ->
 
 
 def hypersurface_data(arch: Architecture, through: Vec, plane: tuple[Vec, ...],
-                      window: tuple[tuple[float, float], ...], *, resolution: int,
+                      window: Window, *, resolution: int,
                       max_seconds: float) -> SpaceData:
     """Exact samples of the real points of a hypersurface closure in a 3-D chart."""
     t0 = time.perf_counter()
@@ -300,15 +307,7 @@ def draw_surface(data: SpaceData, size: tuple[int, int], dpi: int = 100) -> Any:
 
 
 def _axis_names(data: SpaceData) -> list[str]:
-    d = data.arch.degree
-    out = []
-    for name, v in zip("abc", data.plane, strict=True):
-        nz = [j for j, x in enumerate(v) if x != 0]
-        if len(nz) == 1 and v[nz[0]] == 1:
-            out.append(f"{name}: coeff. of {form_text([1 if j == nz[0] else 0 for j in range(d + 1)])}")
-        else:
-            out.append(f"{name}: along {form_text(v)}")
-    return out
+    return [axis_label(v, name, short=True) for name, v in zip("abc", data.plane, strict=True)]
 
 
 def _title(data: SpaceData) -> str:

@@ -37,7 +37,7 @@ from lcn.training import function, gaussian_dataset, gradient, gram_form, init_p
 
 __all__ = ["FlowData", "flow_data", "flow", "draw_flow", "FLOW_SIZE"]
 
-FLOW_SIZE = (1500, 560)
+FLOW_SIZE = (1600, 600)
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,7 +131,7 @@ def _descend(arch: Architecture, gram: Any, theta: np.ndarray, steps: int, every
 
 
 def flow_data(arch: Any, seed: int = 0, *, runs: int = 16, steps: int = 3000,
-              record_every: int = 10, eta: float = 0.1, resolution: int = 36) -> FlowData:
+              record_every: int = 10, eta: float = 0.5, resolution: int = 36) -> FlowData:
     """Record ``runs`` gradient-descent runs (MATH.md 8) on ``gaussian_dataset(arch, N=d+1,
     seed=seed)`` from ``init_params(..., seed=seed)``, polish and classify their endpoints, and
     place them in function space (see the module docstring)."""
@@ -214,7 +214,7 @@ def _chart(arch: Architecture, V: np.ndarray, Vend: np.ndarray, u: np.ndarray,
 def draw_flow(data: FlowData, size: tuple[int, int] = FLOW_SIZE, dpi: int = 100) -> Any:
     """Three panels: trajectories in function space, loss, invariants (returns the Figure)."""
     fig = _style.new_figure(size, dpi)
-    gs = fig.add_gridspec(1, 3, width_ratios=(1.25, 1, 1))
+    gs = fig.add_gridspec(1, 3, width_ratios=(1.4, 1, 1), wspace=0.08)
     colors = [_style.CRITICAL_COLORS.get(c, "#000000") for c in data.end_categories]
     if data.projection == "chart" and data.surface is not None:
         ax = fig.add_subplot(gs[0], projection="3d")
@@ -222,6 +222,9 @@ def draw_flow(data: FlowData, size: tuple[int, int] = FLOW_SIZE, dpi: int = 100)
         for r in range(data.coords.shape[0]):
             c = data.coords[r]
             ax.plot(c[:, 0], c[:, 1], c[:, 2], color=colors[r], linewidth=1.0)
+            seg = np.array([c[-1], data.end_coords[r]])
+            ax.plot(seg[:, 0], seg[:, 1], seg[:, 2], color=colors[r], linewidth=1.0,
+                    linestyle=":")
         e = data.end_coords
         ax.scatter(e[:, 0], e[:, 1], e[:, 2], c=colors, s=40, edgecolors="black",
                    depthshade=False, zorder=5)
@@ -237,6 +240,8 @@ def draw_flow(data: FlowData, size: tuple[int, int] = FLOW_SIZE, dpi: int = 100)
             c = data.coords[r]
             ax.plot(c[:, 0], c[:, 1], color=colors[r], linewidth=1.0)
             ax.plot(c[0, 0], c[0, 1], marker=".", color=colors[r])
+            ax.plot([c[-1, 0], data.end_coords[r, 0]], [c[-1, 1], data.end_coords[r, 1]],
+                    color=colors[r], linewidth=1.0, linestyle=":")
         e = data.end_coords
         ax.scatter(e[:, 0], e[:, 1], c=colors, s=40, edgecolors="black", zorder=5)
         ax.set_xlabel("principal component 1")
@@ -245,7 +250,8 @@ def draw_flow(data: FlowData, size: tuple[int, int] = FLOW_SIZE, dpi: int = 100)
     present = [c for c in _style.CRITICAL_COLORS if c in set(data.end_categories)]
     ax.legend(handles=_style.legend_handles(present, _style.CRITICAL_COLORS,
                                             _style.CRITICAL_LABELS, marker="o"),
-              title="endpoint (lcn.critical)", fontsize=8, title_fontsize=8, loc="upper left")
+              title="endpoint (lcn.critical); dotted: polish", fontsize=8, title_fontsize=8,
+              loc="upper left")
     ax2 = fig.add_subplot(gs[1])
     floor = max(float(np.min(data.loss)) * 1e-3, 1e-300)
     for r in range(data.loss.shape[0]):
@@ -272,7 +278,7 @@ def draw_flow(data: FlowData, size: tuple[int, int] = FLOW_SIZE, dpi: int = 100)
 
 
 def flow(arch: Any, seed: int = 0, *, runs: int = 16, steps: int = 3000,
-         record_every: int = 10, eta: float = 0.1, size: tuple[int, int] = FLOW_SIZE) -> Any:
+         record_every: int = 10, eta: float = 0.5, size: tuple[int, int] = FLOW_SIZE) -> Any:
     """Picture of ``runs`` gradient-descent runs (see :func:`flow_data`); returns the
     matplotlib ``Figure``."""
     return draw_flow(flow_data(arch, seed, runs=runs, steps=steps, record_every=record_every,

@@ -201,7 +201,7 @@ def draw_roots(data: RootsData, size: tuple[int, int] = ROOTS_SIZE, dpi: int = 1
     ax.plot(circle.real, circle.imag, color="#bbbbbb", linestyle=":", linewidth=1)
     ax.axhline(0, color="#888888", linewidth=0.8)
     ax.axvline(0, color="#888888", linewidth=0.8)
-    for (layer, orbit), group in _groups(finite).items():
+    for (layer, _orbit), group in _groups(finite).items():
         color = _style.layer_color(layer)
         if len(group) > 1:  # the orbit's regular S-gon
             pts = sorted(group, key=lambda m: cmath.phase(m.value))
@@ -215,7 +215,7 @@ def draw_roots(data: RootsData, size: tuple[int, int] = ROOTS_SIZE, dpi: int = 1
             if m.multiplicity > 1:
                 ax.annotate(f"x{m.multiplicity}", (m.value.real, m.value.imag),
                             textcoords="offset points", xytext=(7, 7), color=color, fontsize=9)
-    for value, mult in data.filter_roots:
+    for value, _mult in data.filter_roots:
         if not math.isinf(value.real):
             ax.plot([value.real], [value.imag], marker="o", markersize=4, color="black",
                     linestyle="none", zorder=10)

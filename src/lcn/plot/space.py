@@ -25,7 +25,7 @@ from lcn.architecture import Architecture, as_architecture
 from lcn.errors import ArchitectureError, FilterError
 from lcn.plot._plane import default_plane, draw_plane, plane_data
 from lcn.plot._rational import Vec, as_rational_vector
-from lcn.plot._spacedata import SpaceData
+from lcn.plot._spacedata import SpaceData, Window
 from lcn.plot._surface import (
     default_chart,
     draw_surface,
@@ -78,7 +78,7 @@ def _vectors(value: Any, argument: str, count: int, length: int) -> tuple[Vec, .
     return tuple(as_rational_vector(v, f"{argument}[{i}]", length) for i, v in enumerate(value))
 
 
-def _window(window: Any, default: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+def _window(window: Any, default: Window) -> Window:
     if window is None:
         return tuple((float(a), float(b)) for a, b in default)
     if isinstance(window, int | float) and not isinstance(window, bool):
@@ -124,7 +124,7 @@ def space_data(arch: Any, through: Any = None, plane: Any = None, *, resolution:
         return swallowtail_data(arch, resolution=res, max_seconds=limit)
     if kind == "plane":
         t0, p0, half = default_plane(arch)
-        default_window: tuple[tuple[float, float], ...] = ((-half, half), (-half, half))
+        default_window: Window = ((-half, half), (-half, half))
     else:
         t0, p0, default_window = default_chart(arch)
     t = t0 if through is None else as_rational_vector(through, "through", n)
