@@ -508,6 +508,12 @@ _FLAGS.update({name: f"--{name}" for name in (
 OUT_HELP = "Output file: .png, .svg or .pdf."
 FORCE_HELP = "Replace --out even if it is a file lcn plot did not write."
 SIZE_HELP = "Picture size in pixels, WIDTHxHEIGHT (e.g. 1300x620). Default: per picture."
+# option objects shared by the three commands (typer reads them as parameter defaults)
+_PLOT_K = typer.Option(..., "--k", help=K_HELP)
+_PLOT_S = typer.Option(None, "--s", help=S_HELP)
+_PLOT_SIZE = typer.Option(None, "--size", help=SIZE_HELP)
+_PLOT_OUT = typer.Option(..., "--out", help=OUT_HELP)
+_PLOT_FORCE = typer.Option(False, "--force", help=FORCE_HELP)
 
 
 def _plot_size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
@@ -521,38 +527,45 @@ def _plot_size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def _write_picture(fig: Any, out: str, force: bool, summary: dict[str, Any] | None,
-                   as_json: bool) -> None:
-    from lcn.plot import save
+def _render(k: str, s: str | None, out: str, force: bool, size: str | None, as_json: bool,
+            default_size: tuple[int, int], compute: Callable[[Architecture], Any],
+            draw: Callable[..., Any]) -> None:
+    """The shared body of the plot commands: check --out before any work, compute the
+    picture's data, draw it, write it (lcn.plot.save) and print the path (or JSON)."""
+    from lcn.plot import check_target, save
 
-    path = save(fig, out, force=force, argument="--out")
+    check_target(out, force=force, argument="--out")
+    data = compute(parse_arch(k, s))
+    path = save(draw(data, _plot_size(size, default_size)), out, force=force, argument="--out")
     if as_json:
-        print_json({"out": str(path), **(summary or {})})
+        print_json({"out": str(path), **data.to_json()})
     else:
         sys.stdout.write(f"{path}\n")
+
+
+_THROUGH_HELP = ("Filter the slice passes through (d+1 entries). Default: one that shows the "
+                 "structure.")
+_PLANE_HELP = ("Directions of the slice, ';' between them: 2 for a 2-D slice, 3 for a 3-D chart "
+               "(e.g. '0,0,0,1,0;0,0,0,0,1').")
+_DIMS_HELP = ("2 (slice) or 3 (swallowtail for stride-one quartics; charts of hypersurface "
+              "closures). Default: 2 for stride one, 3 otherwise.")
+_RESOLUTION_HELP = ("Grid points per axis (2-D) or surface samples per direction (3-D). The work "
+                    "is estimated first and refused above 120 s.")
 
 
 @plot_app.command("space")
 @handle_errors
 def plot_space(
-    k: str = typer.Option(..., "--k", help=K_HELP),
-    s: str | None = typer.Option(None, "--s", help=S_HELP),
-    through: str | None = typer.Option(
-        None, "--through", help="Filter the slice passes through (d+1 entries). Default: one "
-        "that shows the structure."),
-    plane: str | None = typer.Option(
-        None, "--plane", help="Directions of the slice, ';' between them: 2 for a 2-D slice, 3 "
-        "for a 3-D chart (e.g. '0,0,0,1,0;0,0,0,0,1')."),
-    dims: int | None = typer.Option(
-        None, "--dims", help="2 (slice) or 3 (swallowtail for stride-one quartics; charts of "
-        "hypersurface closures). Default: 2 for stride one, 3 otherwise."),
-    resolution: int | None = typer.Option(
-        None, "--resolution", help="Grid points per axis (2-D) or surface samples per "
-        "direction (3-D). The work is estimated first and refused above 120 s."),
+    k: str = _PLOT_K,
+    s: str | None = _PLOT_S,
+    through: str | None = typer.Option(None, "--through", help=_THROUGH_HELP),
+    plane: str | None = typer.Option(None, "--plane", help=_PLANE_HELP),
+    dims: int | None = typer.Option(None, "--dims", help=_DIMS_HELP),
+    resolution: int | None = typer.Option(None, "--resolution", help=_RESOLUTION_HELP),
     window: float | None = typer.Option(None, "--window", help="Half-width of the window."),
-    size: str | None = typer.Option(None, "--size", help=SIZE_HELP),
-    out: str = typer.Option(..., "--out", help=OUT_HELP),
-    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    size: str | None = _PLOT_SIZE,
+    out: str = _PLOT_OUT,
+    force: bool = _PLOT_FORCE,
     as_json: bool = typer.Option(False, "--json", help="Print the path and the sample "
                                  "counts per category as JSON."),
 ) -> None:
@@ -565,27 +578,24 @@ def plot_space(
     and the boundary in distinct colours. JSON keys: out, architecture, kind, through, plane,
     window, samples, categories (per group), method, notes, seconds.
     """
-    from lcn.plot import check_target, draw_space, space_data
+    from lcn.plot import draw_space, space_data
 
-    check_target(out, force=force, argument="--out")
-    arch = parse_arch(k, s)
-    data = space_data(arch, through, plane, resolution=resolution, dims=dims, window=window)
-    fig = draw_space(data, _plot_size(size, (1300, 620)))
-    _write_picture(fig, out, force, data.to_json(), as_json)
+    _render(k, s, out, force, size, as_json, (1300, 620), lambda arch: space_data(
+        arch, through, plane, resolution=resolution, dims=dims, window=window), draw_space)
 
 
 @plot_app.command("roots")
 @handle_errors
 def plot_roots(
-    k: str = typer.Option(..., "--k", help=K_HELP),
-    s: str | None = typer.Option(None, "--s", help=S_HELP),
+    k: str = _PLOT_K,
+    s: str | None = _PLOT_S,
     filter_: str = typer.Option(..., "--filter", help=FILTER_HELP),
     use_float: bool = typer.Option(
         False, "--float", help="Treat the filter as floating point: factorize its nearest "
         "point of M (lcn nearest)."),
-    size: str | None = typer.Option(None, "--size", help=SIZE_HELP),
-    out: str = typer.Option(..., "--out", help=OUT_HELP),
-    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    size: str | None = _PLOT_SIZE,
+    out: str = _PLOT_OUT,
+    force: bool = _PLOT_FORCE,
     as_json: bool = typer.Option(False, "--json", help="Print the path and every root marker "
                                  "as JSON."),
 ) -> None:
@@ -596,29 +606,26 @@ def plot_roots(
     hyperroots filled, the point at infinity in its own box. JSON keys: out, architecture,
     source, distance, tol, markers [layer, orbit, hyperroot, root, multiplicity, real_orbit, S].
     """
-    from lcn.plot import check_target, draw_roots, roots_data
+    from lcn.plot import draw_roots, roots_data
 
-    check_target(out, force=force, argument="--out")
-    arch = parse_arch(k, s)
     F: Any = forms.parse_vector(filter_, "--filter")
     if use_float:
         F = [float(v) for v in F]
-    data = roots_data(arch, F)
-    fig = draw_roots(data, _plot_size(size, (1000, 820)))
-    _write_picture(fig, out, force, data.to_json(), as_json)
+    _render(k, s, out, force, size, as_json, (1000, 820), lambda arch: roots_data(arch, F),
+            draw_roots)
 
 
 @plot_app.command("flow")
 @handle_errors
 def plot_flow(
-    k: str = typer.Option(..., "--k", help=K_HELP),
-    s: str | None = typer.Option(None, "--s", help=S_HELP),
+    k: str = _PLOT_K,
+    s: str | None = _PLOT_S,
     seed: int = typer.Option(0, "--seed", help="Seed of the dataset and the initializations."),
     runs: int = typer.Option(16, "--runs", help="Number of gradient-descent runs."),
     steps: int = typer.Option(3000, "--steps", help="Gradient-descent steps per run."),
-    size: str | None = typer.Option(None, "--size", help=SIZE_HELP),
-    out: str = typer.Option(..., "--out", help=OUT_HELP),
-    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    size: str | None = _PLOT_SIZE,
+    out: str = _PLOT_OUT,
+    force: bool = _PLOT_FORCE,
     as_json: bool = typer.Option(False, "--json", help="Print the path and a summary as JSON."),
 ) -> None:
     """Gradient-descent trajectories in function space, the loss and the conserved
@@ -628,13 +635,10 @@ def plot_flow(
     classified (lcn.critical). JSON keys: out, architecture, seed, runs, recorded_steps, eta,
     end_categories, undecided, invariant_drift, projection, final_loss, seconds.
     """
-    from lcn.plot import check_target, draw_flow, flow_data
+    from lcn.plot import draw_flow, flow_data
 
-    check_target(out, force=force, argument="--out")
-    arch = parse_arch(k, s)
-    data = flow_data(arch, seed, runs=runs, steps=steps)
-    fig = draw_flow(data, _plot_size(size, (1600, 600)))
-    _write_picture(fig, out, force, data.to_json(), as_json)
+    _render(k, s, out, force, size, as_json, (1600, 600), lambda arch: flow_data(
+        arch, seed, runs=runs, steps=steps), draw_flow)
 
 
 def main() -> None:
