@@ -514,6 +514,8 @@ _PLOT_S = typer.Option(None, "--s", help=S_HELP)
 _PLOT_SIZE = typer.Option(None, "--size", help=SIZE_HELP)
 _PLOT_OUT = typer.Option(..., "--out", help=OUT_HELP)
 _PLOT_FORCE = typer.Option(False, "--force", help=FORCE_HELP)
+_PLOT_JSON = typer.Option(False, "--json", help="Print the path and the picture's data (keys "
+                          "below) as JSON.")
 
 
 def _plot_size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
@@ -566,8 +568,7 @@ def plot_space(
     size: str | None = _PLOT_SIZE,
     out: str = _PLOT_OUT,
     force: bool = _PLOT_FORCE,
-    as_json: bool = typer.Option(False, "--json", help="Print the path and the sample "
-                                 "counts per category as JSON."),
+    as_json: bool = _PLOT_JSON,
 ) -> None:
     """Picture of a function space (MATH.md 3-6), coloured by exact membership.
 
@@ -596,8 +597,7 @@ def plot_roots(
     size: str | None = _PLOT_SIZE,
     out: str = _PLOT_OUT,
     force: bool = _PLOT_FORCE,
-    as_json: bool = typer.Option(False, "--json", help="Print the path and every root marker "
-                                 "as JSON."),
+    as_json: bool = _PLOT_JSON,
 ) -> None:
     """Roots of a filter grouped into each layer's hyperroot orbits (MATH.md 3).
 
@@ -626,7 +626,7 @@ def plot_flow(
     size: str | None = _PLOT_SIZE,
     out: str = _PLOT_OUT,
     force: bool = _PLOT_FORCE,
-    as_json: bool = typer.Option(False, "--json", help="Print the path and a summary as JSON."),
+    as_json: bool = _PLOT_JSON,
 ) -> None:
     """Gradient-descent trajectories in function space, the loss and the conserved
     quantities ||w_i||^2 - ||w_{i+1}||^2 (MATH.md 8).

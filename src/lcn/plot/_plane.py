@@ -75,10 +75,13 @@ def plane_data(arch: Architecture, through: Vec, plane: tuple[Vec, ...],
     t0 = time.perf_counter()
     av = rational_grid(window[0][0], window[0][1], resolution)
     bv = rational_grid(window[1][0], window[1][1], resolution)
-    pts = [combine((flint.fmpq(1), a, b), (through, plane[0], plane[1]))
-           for b in bv for a in av]
-    estimate(lambda i: (point_category(arch, pts[i]), real_roots(pts[i])), len(pts),
+    basis = (through, plane[0], plane[1])
+    one = flint.fmpq(1)
+    probes = [combine((one, av[i], bv[j]), basis) for i, j in
+              ((0, 0), (-1, -1), (len(av) // 2, len(bv) // 3), (len(av) // 3, -1))]
+    estimate(lambda p: (point_category(arch, p), real_roots(p)), probes, resolution**2,
              max_seconds=max_seconds)
+    pts = [combine((one, a, b), basis) for b in bv for a in av]
     cats = tuple(point_category(arch, p) for p in pts)
     roots = tuple(real_roots(p) for p in pts)
     if not any(c not in ("outside", "closure_only") for c in cats):

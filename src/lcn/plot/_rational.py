@@ -123,17 +123,17 @@ def rational_near(x: float, denominator: int = 1000) -> flint.fmpq:
     return flint.fmpq(f.numerator, f.denominator)
 
 
-def estimate(work: Callable[[int], Any], count: int, *, max_seconds: Any,
-             argument: str = "resolution") -> float:
-    """Time ``work`` on a few of the ``count`` items and refuse, before the real work starts,
-    when the whole would take longer than ``max_seconds``. Returns the estimate in seconds."""
+def estimate(work: Callable[[Any], Any], probes: Sequence[Any], count: int, *,
+             max_seconds: Any, argument: str = "resolution") -> float:
+    """Time ``work`` on the sample items ``probes`` and refuse, before the real work starts
+    (and before its ``count`` items are even built), when all ``count`` would take longer than
+    ``max_seconds``. Returns the estimate in seconds."""
     limit = check_real(max_seconds, "max_seconds", min=0.0, min_open=True)
     count = check_int(count, argument, min=1)
-    probe = min(count, 6)
     t0 = time.perf_counter()
-    for i in range(probe):
-        work((i * max(1, count // probe)) % count)
-    per = (time.perf_counter() - t0) / probe
+    for item in probes:
+        work(item)
+    per = (time.perf_counter() - t0) / max(1, len(probes))
     total = per * count
     if total > limit:
         raise LCNError(

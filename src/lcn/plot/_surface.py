@@ -152,6 +152,9 @@ def _singular_line(through: Vec, plane: tuple[Vec, ...], window: Any, n: int) ->
         return []
     j = max(range(1, 4), key=lambda i: abs(float(dirv[i])))
     lo, hi = window[j - 1]
+    span20 = (hi - lo) * 20
+    if float(span20).is_integer() and span20 <= 2000:  # steps of 1/20: nice points included
+        n = max(n, int(span20) + 1)
     out = []
     for c in rational_grid(lo, hi, n):
         s = (c - base[j]) / dirv[j]
@@ -173,6 +176,9 @@ def hypersurface_data(arch: Architecture, through: Vec, plane: tuple[Vec, ...],
     if basis.rank() < 4:
         raise FilterError("plane", "through and the three directions are linearly dependent; "
                           "give independent vectors (the chart is through + a u + b v + c w)")
+    probes, _ = _surface_samples(through, plane, 3)
+    estimate(lambda p: point_category(arch, p), probes, resolution**2 + 20 * resolution,
+             max_seconds=max_seconds)
     surf, rows = _surface_samples(through, plane, resolution)
     notes = []
     line: list[Vec] = []
@@ -184,7 +190,6 @@ def hypersurface_data(arch: Architecture, through: Vec, plane: tuple[Vec, ...],
         notes.append("singular locus and closure-only points not drawn for k_1 >= 4 (their "
                      "parametrization is not linear)")
     pts = surf + line
-    estimate(lambda i: point_category(arch, pts[i]), len(pts), max_seconds=max_seconds)
     coords_of = _chart_solver(through, plane)
     coords = np.array([coords_of(to_float(p)) for p in pts]).reshape(len(pts), 3)
     inside = [_inside(c, window) for c in coords]
@@ -211,14 +216,16 @@ def swallowtail_data(arch: Architecture, *, resolution: int, max_seconds: float)
     grid of the box, all classified exactly for ``arch`` (degree 4, stride one)."""
     t0 = time.perf_counter()
     window = ((-2.0, 1.0), (-1.5, 1.5), (-0.75, 1.5))
+    g = max(5, resolution // 5)
+    probes = [(_Q1, _Q0, flint.fmpq(-1), flint.fmpq(i, 7), flint.fmpq(1, 5)) for i in range(4)]
+    estimate(lambda p: point_category(arch, p), probes, resolution**2 + g**3,
+             max_seconds=max_seconds)
     ts = rational_grid(-1.2, 1.2, resolution)
     qs = rational_grid(-1.0, 2.2, resolution)
     surf = [(_Q1, _Q0, q - 3 * t * t, 2 * t * (t * t - q), t * t * q) for t in ts for q in qs]
-    g = max(5, resolution // 5)
     grid = [(_Q1, _Q0, a, b, c) for a in rational_grid(*window[0], g)
             for b in rational_grid(*window[1], g) for c in rational_grid(*window[2], g)]
     pts = surf + grid
-    estimate(lambda i: point_category(arch, pts[i]), len(pts), max_seconds=max_seconds)
     coords = np.array([[float(p[2]), float(p[3]), float(p[4])] for p in pts])
     inside = np.array([_inside(c, window) for c in coords])
     cats = tuple(point_category(arch, p) for p in pts)
