@@ -122,14 +122,28 @@ def test_hypersurface_quadric() -> None:
 
 
 def test_non_reduced_architecture_shows_its_stride_one_regions() -> None:
-    # k=(2,2,2), s=(1,2,1): the closure is the cubic of k=(3,2), s=(2,1); M needs the
-    # stride-one block P (a quadratic) to have real roots
+    # k=(2,2,2), s=(1,2,1): the closure is the cubic of k=(3,2), s=(2,1). Off B = D = 0 the
+    # factorization F = P(x, y) Q(x^2, y^2) is unique with Q = B x^2 + D y^2 (MATH.md 9's
+    # elimination), and M needs the stride-one block P (two layers of odd degree) to have two
+    # real roots: disc(P) > 0 interior, = 0 stride-one boundary, < 0 closure only.
     data = space_data("k=2,2,2 s=1,2,1", resolution=10)
-    cats = set(data.categories)
-    assert "closure_only" in cats and "interior" in cats
-    for F, cat in zip(data.points, data.categories, strict=True):
-        A, B, C, D, E = F
+    y = sympy.Symbol("y")
+    seen = set()
+    for F, cat, ok in zip(data.points, data.categories,
+                          ~(data.coords != data.coords).any(axis=1), strict=True):
+        A, B, C, D, E = (_q(v) for v in F)
         assert A * D**2 + B**2 * E == B * C * D
+        if not ok or (B == 0 and D == 0):
+            continue
+        Fp = A * X**4 + B * X**3 * y + C * X**2 * y**2 + D * X * y**3 + E * y**4
+        P, rem = sympy.div(Fp, B * X**2 + D * y**2, X, y)
+        assert rem == 0
+        disc = sympy.discriminant(sympy.Poly(P.subs(y, 1), X)) if sympy.Poly(
+            P.subs(y, 1), X).degree() == 2 else 1
+        want = "interior" if disc > 0 else "boundary_stride1" if disc == 0 else "closure_only"
+        assert cat == want, F
+        seen.add(cat)
+    assert {"interior", "closure_only"} <= seen
 
 
 def test_swallowtail_samples_against_discriminant_and_roots() -> None:
@@ -137,8 +151,7 @@ def test_swallowtail_samples_against_discriminant_and_roots() -> None:
     data = space_data(arch, dims=3, resolution=7)
     a, b, c = sympy.symbols("a b c")
     disc = sympy.discriminant(X**4 + a * X**2 + b * X + c, X)
-    for F, cat, group, xyz in zip(data.points, data.categories, data.groups, data.coords,
-                                  strict=True):
+    for F, cat, group in zip(data.points, data.categories, data.groups, strict=True):
         if group == "surface":
             assert disc.subs({a: _q(F[2]), b: _q(F[3]), c: _q(F[4])}) == 0
         assert cat == _stride_one_oracle(arch, F)
@@ -158,7 +171,8 @@ def _q(v):
         ("k=3,2,2", {"plane": "0,0,0,1,0"}, FilterError, "plane"),
         ("k=3,2,2", {"through": "1,0,1"}, FilterError, "through"),
         ("k=3,2,2", {"resolution": 2}, LCNError, "resolution"),
-        ("k=2,2,2,2", {"through": "1,0,0,0,1", "window": 0.1, "resolution": 5}, FilterError, "through"),
+        ("k=2,2,2,2", {"through": "1,0,0,0,1", "window": 0.1, "resolution": 5}, FilterError,
+         "through"),
         ("k=3,2 s=2,1", {"plane": "0,1,0,0,0;0,1,0,0,0;0,0,1,0,0"}, FilterError, "plane"),
         ("k=3,2,2", {"dims": 3, "through": "1,0,0,0,0"}, FilterError, "through"),
     ],
