@@ -15,7 +15,7 @@ import numpy as np
 from lcn import forms
 from lcn.architecture import Architecture
 from lcn.geometry import membership
-from lcn.plot._rational import Vec, key
+from lcn.plot._rational import Vec, as_rational_vector, key
 
 __all__ = ["SpaceData", "point_category", "form_text", "axis_label", "Window"]
 
@@ -120,7 +120,8 @@ class SpaceData:
         is not one of the samples; scaling does not matter for the picture, so give it
         exactly as sampled)."""
         index = self._index()
-        return self.categories[index[key(filter)]]
+        return self.categories[index[key(as_rational_vector(filter, "filter",
+                                                            len(self.through)))]]
 
     def _index(self) -> dict[Any, int]:
         cache = self.__dict__.get("_key_index")

@@ -108,13 +108,15 @@ def _multiply_matrix(p: flint.fmpq, q: flint.fmpq, D: int) -> list[list[flint.fm
 
 def _surface_samples(through: Vec, plane: tuple[Vec, ...], n: int) -> tuple[list[Vec], int]:
     """Exact points ``P (p x^2 + q y^2)`` of the reduced space in ``V`` on an ``n x n`` grid of
-    rational parameters (``(p, q) = (1 - tau^2, 2 tau)``, ``P = (1 - sigma^2) K_1 + 2 sigma K_2``
-    with ``K`` the exact null space; ``tau, sigma`` rational near ``tan`` of equally spaced
-    angles, so each half-circle of directions is covered once)."""
+    rational parameters: ``(p, q) = (1 - tau^2, 2 tau)`` with ``tau`` rational near ``tan`` of
+    equally spaced half-angles; ``P`` in the exact null space ``K`` with rational coefficients
+    near equally spaced directions of an orthonormal frame of it (the exact basis can be badly
+    skewed). Each projective line of directions is covered once."""
     d = len(through) - 1
     D = d - 2
     perp = nullspace([list(through)] + [list(p) for p in plane], d + 1)
     params = [rational_near(math.tan((i / n - 0.5) * math.pi / 2)) for i in range(n)]
+    angles = [(i / n - 0.5) * math.pi for i in range(n)]
     pts: list[Vec] = []
     rows = 0
     for tau in params:
@@ -126,8 +128,13 @@ def _surface_samples(through: Vec, plane: tuple[Vec, ...], n: int) -> tuple[list
         if len(K) != 2:  # a degenerate direction (the pencil jumps): skip the row
             continue
         rows += 1
-        for sigma in params:
-            P = combine((1 - sigma * sigma, 2 * sigma), K)
+        # equally spaced directions of the pencil in an orthonormal frame (the exact basis K
+        # can be badly skewed), each written back in K with rational coefficients
+        Kf = np.array([to_float(k) for k in K]).T
+        Qf, _ = np.linalg.qr(Kf)
+        for phi in angles:
+            c = np.linalg.lstsq(Kf, Qf @ np.array([math.cos(phi), math.sin(phi)]), rcond=None)[0]
+            P = combine(tuple(rational_near(float(x / np.max(np.abs(c))), 10**6) for x in c), K)
             pts.append(tuple(sum((M[r][j] * P[j] for j in range(D + 1)), _Q0)
                              for r in range(d + 1)))
     return pts, rows

@@ -32,7 +32,7 @@ from lcn.plot import _style
 from lcn.plot._rational import rational_near
 from lcn.plot._spacedata import SpaceData
 from lcn.plot._surface import draw_mesh, is_hypersurface
-from lcn.plot.space import space_data
+from lcn.plot.spaces import space_data
 from lcn.training import function, gaussian_dataset, gradient, gram_form, init_params, loss, train
 
 __all__ = ["FlowData", "flow_data", "flow", "draw_flow", "FLOW_SIZE"]
