@@ -131,7 +131,7 @@ def _descend(arch: Architecture, gram: Any, theta: np.ndarray, steps: int, every
 
 
 def flow_data(arch: Any, seed: int = 0, *, runs: int = 16, steps: int = 3000,
-              record_every: int = 10, eta: float = 0.5, resolution: int = 36) -> FlowData:
+              record_every: int = 10, eta: float = 0.5, resolution: int = 28) -> FlowData:
     """Record ``runs`` gradient-descent runs (MATH.md 8) on ``gaussian_dataset(arch, N=d+1,
     seed=seed)`` from ``init_params(..., seed=seed)``, polish and classify their endpoints, and
     place them in function space (see the module docstring)."""
