@@ -130,6 +130,12 @@ def draw_plane(data: SpaceData, size: tuple[int, int], dpi: int = 100) -> Any:
                         aspect="auto")
     cb = fig.colorbar(im, ax=axes[1], ticks=counts, shrink=0.85)
     cb.set_label("real roots on P^1 (with multiplicity)")
+    rare = [i for i, c in enumerate(data.categories)
+            if c not in ("outside", "interior", "closure_only")]
+    if rare:  # boundary, singular and zero pixels are isolated: mark them so they show
+        xy = data.coords[rare]
+        axes[0].scatter(xy[:, 0], xy[:, 1], s=60, marker="s", zorder=5, edgecolors="black",
+                        c=[_style.POINT_COLORS[data.categories[i]] for i in rare])
     disc = data.curve
     for ax in axes:
         ax.contour(disc["a"], disc["b"], disc["values"], levels=[0.0], colors="black",

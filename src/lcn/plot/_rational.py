@@ -63,8 +63,11 @@ def as_rational_vector(value: Any, argument: str, length: int) -> Vec:
 
 
 def rational_grid(lo: Any, hi: Any, n: int) -> tuple[flint.fmpq, ...]:
-    """``n`` equally spaced rationals from ``lo`` to ``hi`` (both included)."""
-    a, b = _entry(lo, "window", 0), _entry(hi, "window", 1)
+    """``n`` equally spaced rationals from ``lo`` to ``hi`` (both included). Float bounds are
+    read as the decimal they print as (``0.6`` is ``3/5``, not its binary neighbour), so the
+    grid holds the simple rationals a user expects (e.g. the cusp ``b = 1/4``)."""
+    a, b = (_entry(str(v) if isinstance(v, float) else v, "window", i)
+            for i, v in enumerate((lo, hi)))
     if n == 1:
         return ((a + b) / 2,)
     return tuple(a + (b - a) * flint.fmpq(i, n - 1) for i in range(n))

@@ -92,6 +92,8 @@ class SpaceData:
     * ``shape``: grid shape ``(rows, cols)`` of the ``"grid"`` group (plane: rows follow the
       second coordinate); ``mesh``: ``(rows, cols)`` shape of the ``"surface"`` group (its
       points in row-major order) or ``None``;
+    * ``raw_coords``: chart coordinates before clipping to the window (``NaN`` only at infinity),
+      used to clip the drawn surface exactly at the window's faces;
     * ``curve``: float arrays drawn on top (``"discriminant"``: values on a fine grid whose
       zero set is where roots collide) -- for drawing only, not used for any colour;
     * ``notes``: what the picture leaves out and why; ``seconds``: compute time.
@@ -112,6 +114,7 @@ class SpaceData:
     shape: tuple[int, int] | None = None
     mesh: tuple[int, int] | None = None
     curve: dict[str, Any] = field(default_factory=dict)
+    raw_coords: np.ndarray | None = None
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
 

@@ -206,6 +206,7 @@ def hypersurface_data(arch: Architecture, through: Vec, plane: tuple[Vec, ...],
                           "a larger window")
     cats = tuple(point_category(arch, p) if ok else "outside"
                  for p, ok in zip(pts, inside, strict=True))
+    raw = coords.copy()
     coords[~np.array(inside)] = np.nan
     return SpaceData(
         arch=arch, kind="hypersurface", through=through, plane=plane, window=window,
@@ -213,13 +214,15 @@ def hypersurface_data(arch: Architecture, through: Vec, plane: tuple[Vec, ...],
         real_roots=tuple(real_roots(p) if ok else None for p, ok in zip(pts, inside, strict=True)),
         groups=("surface",) * len(surf) + ("singular_line",) * len(line),
         mesh=(rows, resolution), notes=tuple(notes), seconds=time.perf_counter() - t0,
+        raw_coords=raw,
     )
 
 
 def swallowtail_data(arch: Architecture, *, resolution: int, max_seconds: float) -> SpaceData:
     """Depressed quartics ``x^4 + a x^2y^2 + b xy^3 + c y^4``: the discriminant surface (the
-    swallowtail) sampled exactly as ``(x - t y)^2 (x^2 + 2t xy + q y^2)``, i.e.
-    ``a = q - 3t^2, b = 2t(t^2 - q), c = t^2 q`` for rational ``t, q``, and a coarse rational
+    swallowtail) sampled exactly as ``(x - t y)^2 (x^2 + 2t xy + q y^2)`` with
+    ``q = t^2 + r``, i.e. ``a = r - 2t^2, b = -2tr, c = t^2 (t^2 + r)`` for rational ``t, r``
+    (the double root ``t``; the other two roots are real iff ``r <= 0``), and a coarse rational
     grid of the box, all classified exactly for ``arch`` (degree 4, stride one)."""
     t0 = time.perf_counter()
     window = ((-2.0, 1.0), (-1.5, 1.5), (-0.75, 1.5))
@@ -228,14 +231,17 @@ def swallowtail_data(arch: Architecture, *, resolution: int, max_seconds: float)
     estimate(lambda p: point_category(arch, p), probes, resolution**2 + g**3,
              max_seconds=max_seconds)
     ts = rational_grid(-1.2, 1.2, resolution)
-    qs = rational_grid(-1.0, 2.2, resolution)
-    surf = [(_Q1, _Q0, q - 3 * t * t, 2 * t * (t * t - q), t * t * q) for t in ts for q in qs]
+    # q = t^2 + r: the other two roots are real iff r <= 0, so the grid lines follow the
+    # change of category (no staircase between the two sheets)
+    rs = rational_grid(-2.0, 2.0, resolution)
+    surf = [(_Q1, _Q0, r - 2 * t * t, -2 * t * r, t * t * (t * t + r)) for t in ts for r in rs]
     grid = [(_Q1, _Q0, a, b, c) for a in rational_grid(*window[0], g)
             for b in rational_grid(*window[1], g) for c in rational_grid(*window[2], g)]
     pts = surf + grid
     coords = np.array([[float(p[2]), float(p[3]), float(p[4])] for p in pts])
     inside = np.array([_inside(c, window) for c in coords])
     cats = tuple(point_category(arch, p) for p in pts)
+    raw = coords.copy()
     coords[~inside] = np.nan
     through = (_Q1, _Q0, _Q0, _Q0, _Q0)
     return SpaceData(
@@ -243,16 +249,20 @@ def swallowtail_data(arch: Architecture, *, resolution: int, max_seconds: float)
         plane=(_unit(5, 2), _unit(5, 3), _unit(5, 4)), window=window, points=tuple(pts),
         coords=coords, categories=cats, real_roots=tuple(real_roots(p) for p in pts),
         groups=("surface",) * len(surf) + ("grid",) * len(grid), mesh=(resolution, resolution),
-        seconds=time.perf_counter() - t0,
+        seconds=time.perf_counter() - t0, raw_coords=raw,
     )
 
 
-def _mesh_arrays(data: SpaceData) -> tuple[np.ndarray, np.ndarray]:
+def _mesh_arrays(data: SpaceData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Surface samples as ``(rows, cols, 3)`` unclipped coordinates, their colours, and
+    whether each lies in the window (only those were classified)."""
     assert data.mesh is not None
     idx = [i for i, g in enumerate(data.groups) if g == "surface"]
-    xyz = data.coords[idx].reshape(*data.mesh, 3)
+    src = data.raw_coords if data.raw_coords is not None else data.coords
+    xyz = src[idx].reshape(*data.mesh, 3)
     colors = np.array([_rgba(data.categories[i]) for i in idx]).reshape(*data.mesh, 4)
-    return xyz, colors
+    inside = np.all(np.isfinite(data.coords[idx]), axis=1).reshape(data.mesh)
+    return xyz, colors, inside
 
 
 def _rgba(cat: str, alpha: float = 0.85) -> tuple[float, float, float, float]:
@@ -261,25 +271,49 @@ def _rgba(cat: str, alpha: float = 0.85) -> tuple[float, float, float, float]:
     return to_rgba(_style.POINT_COLORS[cat], alpha)
 
 
+def clip_polygon(poly: np.ndarray, window: Window) -> np.ndarray:
+    """Sutherland-Hodgman: the part of a planar polygon ``(n, 3)`` inside the box."""
+    pts = list(poly)
+    for axis, (lo, hi) in enumerate(window):
+        for bound, sign in ((lo, 1.0), (hi, -1.0)):
+            out = []
+            for i, cur in enumerate(pts):
+                prev = pts[i - 1]
+                fc, fp = sign * (cur[axis] - bound), sign * (prev[axis] - bound)
+                if fc >= 0:
+                    if fp < 0:
+                        out.append(prev + (cur - prev) * (fp / (fp - fc)))
+                    out.append(cur)
+                elif fp >= 0:
+                    out.append(prev + (cur - prev) * (fp / (fp - fc)))
+            pts = out
+            if not pts:
+                return np.zeros((0, 3))
+    return np.array(pts)
+
+
 def draw_mesh(ax: Any, data: SpaceData, alpha: float = 0.85) -> None:
-    """The surface as quadrilaterals between neighbouring samples (each coloured by the exact
-    category of its first corner); quads with a corner outside the window are dropped."""
+    """The surface as quadrilaterals between neighbouring samples, clipped at the window's
+    faces, each coloured by the exact category of its first corner (a category change of the
+    corners is drawn at sample resolution; the markers of the other groups are exact)."""
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
-    xyz, colors = _mesh_arrays(data)
+    xyz, colors, inside = _mesh_arrays(data)
     colors[..., 3] = alpha
     r, c = xyz.shape[:2]
     quads, fc = [], []
     span = max(hi - lo for lo, hi in data.window)
     for i in range(r - 1):
         for j in range(c - 1):
-            q = np.array([xyz[i, j], xyz[i + 1, j], xyz[i + 1, j + 1], xyz[i, j + 1]])
-            if not np.all(np.isfinite(q)):
-                continue
-            if np.max(np.ptp(q, axis=0)) > 0.25 * span:  # a jump of the parametrization
-                continue
-            quads.append(q)
-            fc.append(colors[i, j])
+            corners = ((i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1))
+            q = np.array([xyz[a, b] for a, b in corners])
+            if not np.all(np.isfinite(q)) or np.max(np.ptp(q, axis=0)) > 0.5 * span:
+                continue  # at infinity, or a jump of the parametrization through it
+            first = next((ab for ab in corners if inside[ab]), None)
+            q = clip_polygon(q, data.window)
+            if first is not None and len(q) >= 3:
+                quads.append(q)
+                fc.append(colors[first])
     ax.add_collection3d(Poly3DCollection(quads, facecolors=fc, edgecolors="none",
                                          linewidths=0.0))
 
@@ -289,7 +323,7 @@ def draw_surface(data: SpaceData, size: tuple[int, int], dpi: int = 100) -> Any:
     the swallowtail's grid points) as markers, legend and notes."""
     fig = _style.new_figure(size, dpi)
     ax = fig.add_subplot(projection="3d")
-    draw_mesh(ax, data)
+    draw_mesh(ax, data, alpha=0.85 if data.kind == "swallowtail" else 0.55)
     extra = [i for i, g in enumerate(data.groups) if g != "surface"
              and np.all(np.isfinite(data.coords[i]))]
     if data.kind == "swallowtail":
@@ -303,6 +337,12 @@ def draw_surface(data: SpaceData, size: tuple[int, int], dpi: int = 100) -> Any:
         ax.scatter(xyz[:, 0], xyz[:, 1], xyz[:, 2], s=size_pt, alpha=alpha, depthshade=False,
                    c=[_style.POINT_COLORS[data.categories[i]] for i in extra],
                    edgecolors="none")
+    rare = [i for i in extra if data.categories[i].startswith("boundary")]
+    if rare:  # boundary points are isolated in a 3-D chart: draw them large
+        xyz = data.coords[rare]
+        ax.scatter(xyz[:, 0], xyz[:, 1], xyz[:, 2], s=260, marker="*", depthshade=False,
+                   c=[_style.POINT_COLORS[data.categories[i]] for i in rare],
+                   edgecolors="black", linewidths=0.6, zorder=10)
     for k, (lo, hi) in enumerate(data.window):
         getattr(ax, "set_" + "xyz"[k] + "lim")(lo, hi)
     names = _axis_names(data)
@@ -313,7 +353,7 @@ def draw_surface(data: SpaceData, size: tuple[int, int], dpi: int = 100) -> Any:
         data.categories[i] for i, ok in enumerate(np.all(np.isfinite(data.coords), axis=1)) if ok)]
     ax.legend(handles=_style.legend_handles(present, _style.POINT_COLORS, _style.POINT_LABELS),
               loc="upper left", fontsize=8, bbox_to_anchor=(-0.05, 1.0))
-    ax.view_init(elev=22, azim=-58 if data.kind == "swallowtail" else -50)
+    ax.view_init(elev=20, azim=-130 if data.kind == "swallowtail" else -50)
     fig.suptitle(_title(data))
     if data.notes:
         fig.text(0.01, 0.01, "note: " + "; ".join(data.notes), fontsize=7)
@@ -331,7 +371,9 @@ def _title(data: SpaceData) -> str:
         return (f"{data.arch}: depressed quartics x^4 + a x^2y^2 + b xy^3 + c y^4; "
                 f"M = {crit}\nswallowtail = discriminant, coloured by exact category; "
                 "dots: grid points outside M")
+    line = ("\nline: Sing = R[x^2,y^2]_2 (MATH.md 5), its orange part only in the closure; "
+            "stars: boundary (MATH.md 6)" if "singular_line" in data.groups else "")
     return (f"real points of the closure of M for {data.arch} (degree "
             f"{data.arch.closure_degree} hypersurface)\nchart {form_text(data.through)} + a u + "
-            f"b v + c w, {len(data.points)} exact samples from the layers")
+            f"b v + c w, {len(data.points)} exact samples from the layers{line}")
 

@@ -27,7 +27,7 @@ from lcn.plot._spacedata import form_text
 
 __all__ = ["RootMarker", "RootsData", "roots_data", "roots", "draw_roots", "ROOTS_SIZE"]
 
-ROOTS_SIZE = (1000, 820)
+ROOTS_SIZE = (900, 860)
 _INF = complex(math.inf, 0.0)
 
 
@@ -208,10 +208,11 @@ def draw_roots(data: RootsData, size: tuple[int, int] = ROOTS_SIZE, dpi: int = 1
             z = np.array([m.value for m in pts] + [pts[0].value])
             ax.plot(z.real, z.imag, color=color, linewidth=1.0, alpha=0.6)
         for m in group:
-            ax.plot([m.value.real], [m.value.imag], marker="o", markersize=9 + 3 * m.layer,
+            # higher layers get larger markers drawn underneath, so shared roots stay visible
+            ax.plot([m.value.real], [m.value.imag], marker="o", markersize=9 + 4 * m.layer,
                     markeredgewidth=2, markeredgecolor=color,
                     markerfacecolor=color if m.real_orbit else "white", linestyle="none",
-                    zorder=3 + m.layer)
+                    zorder=9 - min(m.layer, 5))
             if m.multiplicity > 1:
                 ax.annotate(f"x{m.multiplicity}", (m.value.real, m.value.imag),
                             textcoords="offset points", xytext=(7, 7), color=color, fontsize=9)
@@ -230,8 +231,9 @@ def draw_roots(data: RootsData, size: tuple[int, int] = ROOTS_SIZE, dpi: int = 1
         if k > 1:
             handles.append(Line2D([], [], marker="o", markersize=9, markeredgewidth=2,
                                   color=_style.layer_color(i), linestyle="-",
-                                  label=f"layer {i + 1} (k={k}, S={S}): orbits of "
-                                  f"{S}-th roots of unity"))
+                                  label=f"layer {i + 1} (k={k}, S={S}): " + (
+                                      "its roots" if S == 1 else
+                                      f"orbits of the {_ordinal(S)} roots of unity")))
     handles.append(Line2D([], [], marker="o", markersize=9, markeredgecolor="#555555",
                           markerfacecolor="#555555", linestyle="none", label="real hyperroot"))
     handles.append(Line2D([], [], marker="o", markersize=9, markeredgecolor="#555555",
@@ -239,13 +241,19 @@ def draw_roots(data: RootsData, size: tuple[int, int] = ROOTS_SIZE, dpi: int = 1
                           label="non-real hyperroot (conjugate pair)"))
     handles.append(Line2D([], [], marker="o", markersize=4, color="black", linestyle="none",
                           label="roots of F (lcn.forms.roots)"))
-    ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2,
+              fontsize=8, frameon=False)
     src = {"rational": "exact rational factorization", "float": "real factorization (floats)",
            "complex": "complex factorization: F is only in the closure",
            "nearest": f"factorization of the nearest point of M (distance {data.distance:.3g})"}
     fig.suptitle(f"roots of F = {form_text(data.filter)} for {data.arch}\n"
                  f"{src[data.source]}; {data.total_multiplicity()} roots with multiplicity")
     return fig
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _groups(markers: list[RootMarker]) -> dict[tuple[int, int], list[RootMarker]]:
@@ -258,7 +266,7 @@ def _groups(markers: list[RootMarker]) -> dict[tuple[int, int], list[RootMarker]
 def _draw_infinity(fig: Any, data: RootsData) -> None:
     """The point at infinity ``[1:0]``: a small box listing the layers with roots there."""
     inf = [m for m in data.markers if m.at_infinity]
-    box = fig.add_axes((0.83, 0.80, 0.14, 0.10))
+    box = fig.add_axes((0.80, 0.76, 0.15, 0.09))
     box.set_xticks([])
     box.set_yticks([])
     box.set_xlim(-1, max(1, len(inf)))

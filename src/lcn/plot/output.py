@@ -23,6 +23,12 @@ MARKER = "lcn.plot"
 _MAX_SCAN = 64 * 2**20
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _metadata(suffix: str) -> dict[str, str]:
     return {"Software": MARKER} if suffix == ".png" else {"Creator": MARKER}
 
@@ -66,7 +72,10 @@ def save(fig: Any, path: str | Path, *, force: bool = False, argument: str = "ou
     fd, tmp = tempfile.mkstemp(prefix=".lcn-plot-", suffix=suffix, dir=p.parent)
     os.close(fd)
     try:
-        fig.savefig(tmp, format=suffix[1:], metadata=_metadata(suffix))
+        extra = {"pil_kwargs": {"optimize": True}} if suffix == ".png" else {}
+        fig.savefig(tmp, format=suffix[1:], metadata=_metadata(suffix), **extra)
+        # mkstemp makes the file private (0600): give it the mode an ordinary open() would
+        os.chmod(tmp, p.stat().st_mode & 0o777 if p.exists() else 0o666 & ~_umask())
         os.replace(tmp, p)
     finally:
         if os.path.exists(tmp):

@@ -41,7 +41,7 @@ SPACE_SIZE = (1300, 620)
 #: Exact classifications are timed on a few points first; a picture whose estimate exceeds
 #: this many seconds is refused before it starts.
 MAX_SECONDS = 120.0
-_DEFAULT_RESOLUTION = {"plane": 81, "swallowtail": 41, "hypersurface": 48}
+_DEFAULT_RESOLUTION = {"plane": 97, "swallowtail": 41, "hypersurface": 48}
 
 
 def _kind(arch: Architecture, dims: Any) -> str:

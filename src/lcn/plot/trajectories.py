@@ -204,8 +204,11 @@ def _chart(arch: Architecture, V: np.ndarray, Vend: np.ndarray, u: np.ndarray,
         return c.reshape(*X.shape[:-1], 3)
 
     C, E = coords(V), coords(Vend)
-    half = float(np.nanmax(np.abs(E))) if np.any(np.isfinite(E)) else 1.0
-    half = min(max(1.5 * half, 0.5), 4.0)
+    # the window holds the endpoints and most of every run (runs start far out, at random)
+    spread = np.abs(C[np.isfinite(C)])
+    half = max(float(np.nanmax(np.abs(E))) if np.any(np.isfinite(E)) else 0.0,
+               float(np.quantile(spread, 0.75)) if spread.size else 1.0)
+    half = min(max(1.2 * half, 0.5), 3.0)
     surf = space_data(arch, through, plane, resolution=resolution, window=half)
     C = np.where(np.abs(C) <= half, C, np.nan)
     return C, E, surf
@@ -255,18 +258,21 @@ def draw_flow(data: FlowData, size: tuple[int, int] = FLOW_SIZE, dpi: int = 100)
     ax2 = fig.add_subplot(gs[1])
     floor = max(float(np.min(data.loss)) * 1e-3, 1e-300)
     for r in range(data.loss.shape[0]):
-        ax2.plot(data.steps, np.maximum(data.loss[r], floor), color=colors[r], linewidth=1.0)
+        ax2.plot(data.steps + 1, np.maximum(data.loss[r], floor), color=colors[r],
+                 linewidth=1.0)
     ax2.set_yscale("log")
-    ax2.set_xlabel("gradient-descent step")
+    ax2.set_xscale("log")
+    ax2.set_xlabel("gradient-descent step + 1")
     ax2.set_ylabel("loss L(w) = ||Y - mu(w) X||^2")
     ax2.set_title("loss along the runs", fontsize=10)
     ax3 = fig.add_subplot(gs[2])
     styles = ("-", "--", ":", "-.")
     for r in range(data.invariants.shape[0]):
         for p in range(data.invariants.shape[2]):
-            ax3.plot(data.steps, data.invariants[r, :, p], color=colors[r], linewidth=1.0,
+            ax3.plot(data.steps + 1, data.invariants[r, :, p], color=colors[r], linewidth=1.0,
                      linestyle=styles[p % len(styles)])
-    ax3.set_xlabel("gradient-descent step")
+    ax3.set_xscale("log")
+    ax3.set_xlabel("gradient-descent step + 1")
     ax3.set_ylabel("||w_i||^2 - ||w_{i+1}||^2  (i = 1: solid, 2: dashed, ...)")
     ax3.set_title(f"conserved quantities (relative drift {data.invariant_drift():.1e})",
                   fontsize=10)
