@@ -529,9 +529,9 @@ def _plot_size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def _render(k: str, s: str | None, out: str, force: bool, size: str | None, as_json: bool,
-            default_size: tuple[int, int], compute: Callable[[Architecture], Any],
-            draw: Callable[..., Any]) -> None:
+def _render(k: str, s: str | None, compute: Callable[[Architecture], Any],
+            draw: Callable[..., Any], *, out: str, force: bool, size: str | None,
+            as_json: bool, default_size: tuple[int, int]) -> None:
     """The shared body of the plot commands: check --out before any work, compute the
     picture's data, draw it, write it (lcn.plot.save) and print the path (or JSON)."""
     from lcn.plot import check_target, save
@@ -558,6 +558,7 @@ _RESOLUTION_HELP = ("Grid points per axis (2-D) or surface samples per direction
 @plot_app.command("space")
 @handle_errors
 def plot_space(
+    *,
     k: str = _PLOT_K,
     s: str | None = _PLOT_S,
     through: str | None = typer.Option(None, "--through", help=_THROUGH_HELP),
@@ -581,13 +582,16 @@ def plot_space(
     """
     from lcn.plot import draw_space, space_data
 
-    _render(k, s, out, force, size, as_json, (1300, 620), lambda arch: space_data(
-        arch, through, plane, resolution=resolution, dims=dims, window=window), draw_space)
+    _render(k, s, lambda arch: space_data(arch, through, plane, resolution=resolution,
+                                          dims=dims, window=window),
+            draw_space, out=out, force=force, size=size, as_json=as_json,
+            default_size=(1300, 620))
 
 
 @plot_app.command("roots")
 @handle_errors
 def plot_roots(
+    *,
     k: str = _PLOT_K,
     s: str | None = _PLOT_S,
     filter_: str = typer.Option(..., "--filter", help=FILTER_HELP),
@@ -611,13 +615,14 @@ def plot_roots(
     F: Any = forms.parse_vector(filter_, "--filter")
     if use_float:
         F = [float(v) for v in F]
-    _render(k, s, out, force, size, as_json, (1000, 820), lambda arch: roots_data(arch, F),
-            draw_roots)
+    _render(k, s, lambda arch: roots_data(arch, F), draw_roots, out=out, force=force,
+            size=size, as_json=as_json, default_size=(900, 860))
 
 
 @plot_app.command("flow")
 @handle_errors
 def plot_flow(
+    *,
     k: str = _PLOT_K,
     s: str | None = _PLOT_S,
     seed: int = typer.Option(0, "--seed", help="Seed of the dataset and the initializations."),
@@ -637,8 +642,8 @@ def plot_flow(
     """
     from lcn.plot import draw_flow, flow_data
 
-    _render(k, s, out, force, size, as_json, (1600, 600), lambda arch: flow_data(
-        arch, seed, runs=runs, steps=steps), draw_flow)
+    _render(k, s, lambda arch: flow_data(arch, seed, runs=runs, steps=steps), draw_flow,
+            out=out, force=force, size=size, as_json=as_json, default_size=(1600, 600))
 
 
 def main() -> None:

@@ -16,10 +16,10 @@ Matplotlib is imported inside the functions, always on the Agg canvas: no window
 
 from lcn.plot._spacedata import SpaceData
 from lcn.plot._style import CRITICAL_COLORS, POINT_CATEGORIES, POINT_COLORS
-from lcn.plot.trajectories import FlowData, draw_flow, flow, flow_data
-from lcn.plot.output import check_target, is_ours, save
 from lcn.plot.orbits import RootMarker, RootsData, draw_roots, roots, roots_data
+from lcn.plot.output import check_target, is_ours, save
 from lcn.plot.spaces import draw_space, space, space_data
+from lcn.plot.trajectories import FlowData, draw_flow, flow, flow_data
 
 __all__ = [
     "CRITICAL_COLORS",
