@@ -492,7 +492,11 @@ def _member_exact(arch: Architecture, filter_text: str, digits: int | None, as_j
 
 
 # -- verb: plot -------------------------------------------------------------------------------
-# One block (the lead moves it into the CLI package): `lcn plot space|roots|flow`.
+# One block (the lead moves it into the CLI package): `lcn plot space|roots|flow`. Its
+# imports stand here, at module level, so the block moves as one piece.
+from lcn import plot as lcn_plot  # noqa: E402
+from lcn.errors import ParseError  # noqa: E402
+
 plot_app = typer.Typer(
     help="Pictures of function spaces, factorizations and training (lcn.plot, docs/plots.md). "
     "Each command writes one file (.png, .svg or .pdf by the suffix of --out) and prints its "
@@ -519,8 +523,6 @@ _PLOT_JSON = typer.Option(False, "--json", help="Print the path and the picture'
 
 
 def _plot_size(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
-    from lcn.errors import ParseError
-
     if text is None:
         return default
     m = re.fullmatch(r"\s*(\d{1,5})\s*[xX]\s*(\d{1,5})\s*", text)
@@ -534,11 +536,10 @@ def _render(k: str, s: str | None, compute: Callable[[Architecture], Any],
             as_json: bool, default_size: tuple[int, int]) -> None:
     """The shared body of the plot commands: check --out before any work, compute the
     picture's data, draw it, write it (lcn.plot.save) and print the path (or JSON)."""
-    from lcn.plot import check_target, save
-
-    check_target(out, force=force, argument="--out")
+    lcn_plot.check_target(out, force=force, argument="--out")
     data = compute(parse_arch(k, s))
-    path = save(draw(data, _plot_size(size, default_size)), out, force=force, argument="--out")
+    path = lcn_plot.save(draw(data, _plot_size(size, default_size)), out, force=force,
+                         argument="--out")
     if as_json:
         print_json({"out": str(path), **data.to_json()})
     else:
@@ -580,11 +581,9 @@ def plot_space(
     and the boundary in distinct colours. JSON keys: out, architecture, kind, through, plane,
     window, samples, categories (per group), method, notes, seconds.
     """
-    from lcn.plot import draw_space, space_data
-
-    _render(k, s, lambda arch: space_data(arch, through, plane, resolution=resolution,
-                                          dims=dims, window=window),
-            draw_space, out=out, force=force, size=size, as_json=as_json,
+    _render(k, s, lambda arch: lcn_plot.space_data(arch, through, plane, resolution=resolution,
+                                                   dims=dims, window=window),
+            lcn_plot.draw_space, out=out, force=force, size=size, as_json=as_json,
             default_size=(1300, 620))
 
 
@@ -610,12 +609,11 @@ def plot_roots(
     hyperroots filled, the point at infinity in its own box. JSON keys: out, architecture,
     source, distance, tol, markers [layer, orbit, hyperroot, root, multiplicity, real_orbit, S].
     """
-    from lcn.plot import draw_roots, roots_data
-
     F: Any = forms.parse_vector(filter_, "--filter")
     if use_float:
         F = [float(v) for v in F]
-    _render(k, s, lambda arch: roots_data(arch, F), draw_roots, out=out, force=force,
+    _render(k, s, lambda arch: lcn_plot.roots_data(arch, F), lcn_plot.draw_roots, out=out,
+            force=force,
             size=size, as_json=as_json, default_size=(900, 860))
 
 
@@ -640,10 +638,9 @@ def plot_flow(
     classified (lcn.critical). JSON keys: out, architecture, seed, runs, recorded_steps, eta,
     end_categories, undecided, invariant_drift, projection, final_loss, seconds.
     """
-    from lcn.plot import draw_flow, flow_data
-
-    _render(k, s, lambda arch: flow_data(arch, seed, runs=runs, steps=steps), draw_flow,
-            out=out, force=force, size=size, as_json=as_json, default_size=(1600, 600))
+    _render(k, s, lambda arch: lcn_plot.flow_data(arch, seed, runs=runs, steps=steps),
+            lcn_plot.draw_flow, out=out, force=force, size=size, as_json=as_json,
+            default_size=(1600, 600))
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lcn._validate import check_choice, check_int, check_real
+from lcn._validate import check_int, check_real
 from lcn.architecture import Architecture, as_architecture
 from lcn.errors import ArchitectureError, FilterError
 from lcn.plot._plane import default_plane, draw_plane, plane_data
@@ -169,13 +169,3 @@ def space(arch: Any, through: Any = None, plane: Any = None, *, resolution: int 
     return draw_space(space_data(arch, through, plane, resolution=resolution, window=window,
                                  dims=dims, max_seconds=max_seconds), size)
 
-
-# choices accepted by the CLI's --dims (kept here so the CLI builds no schema of its own)
-DIMS_CHOICES = ("2", "3")
-
-
-def parse_dims(text: str | None) -> int | None:
-    """``--dims`` text to an int (``None`` for the default)."""
-    if text is None:
-        return None
-    return int(check_choice(text, "dims", DIMS_CHOICES))

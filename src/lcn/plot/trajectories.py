@@ -183,11 +183,15 @@ def _chart(arch: Architecture, V: np.ndarray, Vend: np.ndarray, u: np.ndarray,
     """The projective chart centred on the endpoints' mean direction: ``through`` = that
     direction, ``plane`` = an orthonormal basis of its complement (rationalized so the surface
     samples stay exact), window = the range of the endpoints (and most of the runs)."""
-    ends = Vend / np.linalg.norm(Vend, axis=1, keepdims=True)
-    ref = ends[0] if np.linalg.norm(ends[0]) > 0 else u / np.linalg.norm(u)
-    ends = ends * np.sign(ends @ ref)[:, None]
-    n = ends.mean(axis=0)
-    n /= np.linalg.norm(n)
+    norms = np.linalg.norm(Vend, axis=1)
+    keep = norms > 1e-9 * max(float(np.max(norms)), float(np.linalg.norm(u)))
+    if keep.any():  # zero end points (mu(w) = 0) have no direction
+        ends = Vend[keep] / norms[keep, None]
+        ends = ends * np.where(ends @ ends[0] < 0, -1.0, 1.0)[:, None]
+        n = ends.mean(axis=0)
+    else:
+        n = u.copy()
+    n = n / np.linalg.norm(n)
     q, _ = np.linalg.qr(np.column_stack([n, np.eye(len(n))]))
     basis = q[:, 1:4].T
     through = [rational_near(float(x), 10**4) for x in n]
