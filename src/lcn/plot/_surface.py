@@ -371,8 +371,8 @@ def _title(data: SpaceData) -> str:
         return (f"{data.arch}: depressed quartics x^4 + a x^2y^2 + b xy^3 + c y^4; "
                 f"M = {crit}\nswallowtail = discriminant, coloured by exact category; "
                 "dots: grid points outside M")
-    line = ("\nline: Sing = R[x^2,y^2]_2 (MATH.md 5), its orange part only in the closure; "
-            "stars: boundary (MATH.md 6)" if "singular_line" in data.groups else "")
+    line = ("\nline: Sing = R[x^2,y^2]_2 (MATH.md 5), orange part only in the closure;"
+            "\nstars: boundary (MATH.md 6)" if "singular_line" in data.groups else "")
     return (f"real points of the closure of M for {data.arch} (degree "
             f"{data.arch.closure_degree} hypersurface)\nchart {form_text(data.through)} + a u + "
             f"b v + c w, {len(data.points)} exact samples from the layers{line}")
