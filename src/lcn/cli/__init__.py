@@ -22,6 +22,7 @@ from lcn.cli import (  # noqa: E402
     experiment,
     member,
     nearest,
+    plot,
     report,
 )
 from lcn.cli._app import app, handle_errors, main, parse_arch, print_json  # noqa: E402
@@ -41,6 +42,7 @@ __all__ = [
     "member",
     "nearest",
     "parse_arch",
+    "plot",
     "print_json",
     "report",
 ]
