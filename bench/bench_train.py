@@ -168,7 +168,10 @@ def time_size(runs: int, work: float, rounds: int, device: str) -> dict[str, flo
 
 def peak_memory(runs: int, name: str, device: str) -> float:
     """Peak memory (MB) of one contender doing 2 + 20 steps (compilation included), in a
-    fresh child process: growth of the peak resident size over the set-up (CPU)."""
+    fresh child process: growth of the peak resident size over the set-up (CPU). Known
+    limit: on the CPU the peak after importing torch is larger than these runs need, so the
+    growth reads 0 for all contenders up to 1e5 runs (their working sets are a few tens of
+    MB); on CUDA it is ``torch.cuda.max_memory_allocated``."""
     code = (
         "import sys, resource, torch; sys.path.insert(0, 'bench'); import bench_train as b; "
         f"torch.set_num_threads(1); f = b.contenders({runs}, {device!r})[{name!r}]; "
