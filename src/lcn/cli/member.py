@@ -11,7 +11,6 @@ from lcn import forms
 from lcn.architecture import Architecture
 from lcn.cli import _app
 from lcn.cli._app import app, console, handle_errors, parse_arch, print_json
-from lcn.cli._results import classification_json
 from lcn.cli.nearest import float_filter
 from lcn.geometry.exact import membership
 from lcn.geometry.numerical import classify, nearest
@@ -46,10 +45,10 @@ def member(
     Exact or float: the filter is exact unless --float or --tol is given (the entries are
     strings either way, so the flag decides). The float branch (lcn.geometry.classify) decides
     within the relative tolerance --tol (default 1e-8) and may answer "undecided" with the
-    categories in play; its JSON keys: classification, candidates, singular_component, tol,
-    distance (to M, relative), in_closure, i_s_degrees, real_roots, multiplicities,
-    snap_residual, root_tolerance, and nearest {distance, point, filters} (the nearest point
-    of M and its layer filters).
+    categories in play; its JSON is Classification.to_json() (category, component,
+    candidates, tol, distance to M (relative), residual of the snapping, root_tolerance,
+    i_s_degrees, in_closure, real_roots, multiplicities, component_distances) with a key
+    nearest = NearestResult.to_json() (the nearest point of M and its layer filters).
 
     Exact arithmetic: integers, fractions (1/3) and decimals (0.25, read as the fraction they
     spell). Prints whether the filter is in the Zariski closure (a complex sparse
@@ -75,12 +74,7 @@ def _member_float(arch: Architecture, filter_text: str, tol: float, as_json: boo
     f = float_filter(filter_text)
     c = classify(arch, f, tol=tol)
     near = nearest(arch, f)
-    out = classification_json(c)
-    out["nearest"] = {
-        "distance": float(near.distance),
-        "point": [float(v) for v in near.point],
-        "filters": [[float(v) for v in w] for w in near.filters],
-    }
+    out = {**c.to_json(), "nearest": near.to_json()}
     if as_json:
         print_json(out)
         return
@@ -88,7 +82,7 @@ def _member_float(arch: Architecture, filter_text: str, tol: float, as_json: boo
     if c.category == "undecided":
         rows.append(("candidates", ", ".join(c.candidates)))
     rows += [
-        ("singular component", out["singular_component"]),
+        ("singular component", out["component"]),
         ("distance to M (relative)", f"{c.distance:.3g}"),
         ("in closure (snapped)", c.in_closure),
         ("deg I_S per reduced layer", list(c.i_s_degrees)),

@@ -9,7 +9,6 @@ from lcn import forms
 from lcn._validate import MAX_SEED, check_choice
 from lcn.cli import _app
 from lcn.cli._app import app, console, handle_errors, parse_arch, print_json
-from lcn.cli._results import nearest_json
 from lcn.errors import FilterError
 from lcn.geometry.numerical import nearest
 
@@ -53,16 +52,16 @@ def nearest_cmd(
     Euclidean distance; prints the distance, the nearest point, its layer filters (mu of the
     layer filters is the point) and the certificate: grad_norm (first-order optimality,
     relative), starts, agreed (the two best starts reached the same distance within tol).
-    JSON keys: target, distance, point, filters, filters_imag (imaginary parts when the
-    closure needs a complex factorization, else null), residual, grad_norm, starts, agreed,
-    tol, component (closure: the reduced degree vector holding the point, else null).
+    JSON: target and NearestResult.to_json(): point, filters (complex entries, closure only,
+    as [re, im] pairs), distance, grad_norm, starts, screened, agreed, tol, residual,
+    component (closure: the reduced degree vector holding the point, else null).
     """
     arch = parse_arch(k, s)
     check_choice(target, "--target", TARGETS, error=FilterError)
     f = float_filter(filter_)
     res = nearest(arch, f, target=target, starts=starts, seed=seed)
     if as_json:
-        print_json(nearest_json(res, target))
+        print_json({"target": target, **res.to_json()})
         return
     console.print(_app.coefficient_table(
         f"nearest point of the {target.replace('_', ' ')} of {arch}",
