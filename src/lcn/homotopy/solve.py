@@ -223,6 +223,9 @@ def _certified(chart: Chart, gf: GramForm, X: np.ndarray, st: np.ndarray
             parts.append(f"{cnt} paths {name}")
     if len(certs) - len(good):
         parts.append(f"{len(certs) - len(good)} endpoints failed the Krawczyk test")
+    undecided = sum(c.real is None for c in good)
+    if undecided:
+        parts.append(f"{undecided} roots of undecided realness (counted as non-real)")
     if len(good) - len(distinct):
         parts.append(f"{len(good) - len(distinct)} duplicate endpoints (path jumping)")
     return distinct, ", ".join(parts) if parts else "all paths certified"
@@ -262,6 +265,11 @@ def _result(arch: Architecture, chart: Chart, gf: GramForm, roots: list[Certifie
             f"{chart.seed}): each root unique and nonsingular in its box, boxes pairwise "
             "disjoint, realness by conjugation-invariant boxes; complete when the count equals "
             "ed_degree (bound on nonsingular roots for data off the discriminant)")
+    undecided = sum(r.real is None for r in roots)
+    if undecided:
+        cert += (f"; realness undecided for {undecided} roots (their boxes meet the real "
+                 "subspace but no conjugation-invariant box passed at 212 bits): counted as "
+                 "non-real")
     if zero_note:
         cert += "; " + zero_note
     return CriticalSet(
