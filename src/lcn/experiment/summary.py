@@ -281,7 +281,7 @@ class Summary:
             "chunks": {"done": self.chunks_done, "total": self.chunks_total},
             "seconds": self.seconds,
             "architectures": [a.to_json() for a in self.archs],
-            "kinds": {kind: {"architectures": n, "train": tr.to_json(), "search": se.to_json()}
+            "kinds": {kind: {"architectures": n, "train": tr.to_json(), "points": se.to_json()}
                       for kind, (n, tr, se) in self.kinds().items()},
             "checks": [c.to_json() for c in checks(self)],
         }
