@@ -318,3 +318,18 @@ def test_newton_misses_a_real_critical_point_that_the_homotopy_finds(tmp_path: P
         global_missed += best_n > best_h * (1 + 1e-9)
         print(f"{ds:7d}  {len(found):13d}  {len(hom[ds]):20d}  {best_n:15.6g}  {best_h:15.6g}")
     assert missed > 0 and global_missed > 0
+
+
+@pytest.mark.slow
+def test_homotopy_chunks_on_dask_give_the_rows_of_one_process(hom_store: Path,
+                                                              tmp_path: Path) -> None:
+    """The client stays the only writer: census rows travel with the chunk's result."""
+    pytest.importorskip("distributed")
+    path = tmp_path / "dask.sqlite"
+    out = ex.run_experiment(parse(HOM), path, progress=False, cluster=ex.Cluster(workers=2))
+    assert out.complete and not out.failures
+    for sql in ("SELECT arch, dataset, complex_count, real_count, certified_complete FROM "
+                "censuses ORDER BY 1, 2",
+                "SELECT arch, dataset, point, method, category FROM critical_points "
+                "ORDER BY 1, 2, 3"):
+        assert rows(path, sql) == rows(hom_store, sql)
