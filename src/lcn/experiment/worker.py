@@ -28,9 +28,15 @@ from lcn.experiment.singular import exact_singular_points
 from lcn.experiment.store import CLASS_FIELDS, UNCONVERGED, Store, StoreError
 from lcn.parametrization import split_params
 
-__all__ = ["ChunkResult", "commit", "run_chunk"]
+__all__ = ["HOMOTOPY_SEED", "ChunkResult", "chunk_seed", "commit", "run_chunk"]
 
 Rows = list[dict[str, Any]]
+
+#: The ``seed`` of every homotopy solve: it picks the solver's random slices and start
+#: instance, whose solutions are computed once by monodromy and cached on disk
+#: (:func:`lcn.homotopy.critical_sets`), so one seed for all chunks and experiments solves
+#: each architecture's start system once. The complete set does not depend on it.
+HOMOTOPY_SEED = 0
 
 
 def _sql_value(v: Any) -> Any:
@@ -67,6 +73,14 @@ class _Points:
     unconverged: int
     #: Census rows (homotopy chunks): one per dataset.
     censuses: tuple[dict[str, Any], ...] = ()
+
+
+def chunk_seed(config: ExperimentConfig, chunk: Chunk) -> int:
+    """The seed of a chunk's training or search call (:data:`HOMOTOPY_SEED` for the
+    homotopy)."""
+    if chunk.method == "homotopy":
+        return HOMOTOPY_SEED
+    return derive_seed(config.seed, chunk.task, chunk.arch, chunk.part)
 
 
 class _Runner:
@@ -215,7 +229,7 @@ class _Runner:
         ``unconverged`` counts training runs or search starts that did not reach a critical
         point."""
         spec = self.config.arch(chunk.arch)
-        seed = derive_seed(self.config.seed, chunk.task, spec.name, chunk.part)
+        seed = chunk_seed(self.config, chunk)
         pts = (self._train if chunk.task == "train" else self._search)(spec, chunk, seed)
         common = {
             "arch": spec.name, "arch_kind": spec.kind,
