@@ -81,6 +81,7 @@ from lcn.experiment.store import SOURCES, STORE_FORMAT, TASKS, UNCONVERGED, Stor
 from lcn.experiment.summary import (
     KINDS,
     MATCH_RTOL,
+    MATCH_SEPARATION,
     ArchSummary,
     Census,
     Check,
@@ -102,6 +103,7 @@ __all__ = [
     "INITS",
     "KINDS",
     "MATCH_RTOL",
+    "MATCH_SEPARATION",
     "METHODS",
     "MAX_CHUNKS",
     "MAX_MEMORY_ELEMENTS",

@@ -17,7 +17,17 @@ import numpy as np
 
 from lcn.critical import CATEGORIES
 from lcn.errors import ConfigError
-from lcn.experiment.summary import ArchSummary, Counts, Summary, checks, kind_of, pct, summarize
+from lcn.experiment.summary import (
+    MATCH_RTOL,
+    MATCH_SEPARATION,
+    ArchSummary,
+    Counts,
+    Summary,
+    checks,
+    kind_of,
+    pct,
+    summarize,
+)
 
 __all__ = ["CATEGORY_LABELS", "census_table", "check_plots_dir", "checks_table", "kinds_table",
            "plot_paths", "print_report", "summary_table", "write_plots"]
@@ -142,13 +152,13 @@ def census_table(summary: Summary) -> Any:
         pad_edge=False, caption=escape("real/dataset: real critical points (mu(w) != 0, modulo "
         "rescaling) per dataset, mean [min-max], of ed_degree complex ones; min.: Morse index "
         "0; zero: isolated critical points with mu(w) = 0 (all datasets; '?' where "
-        "positive-dimensional); GD in set: GD limits whose mu(w) is within the stated relative "
-        "distance of a real critical point of their dataset"),
+        "positive-dimensional); GD in set: GD limits whose mu(w) is nearest to one real "
+        "critical point of their dataset (see the comparison below)"),
     )
-    table.add_column("architecture", overflow="fold", min_width=14)
-    for col in ("ed\ndeg.", "certified", "real/\ndataset", "min.", "saddles", "zero",
+    table.add_column("architecture", overflow="fold", min_width=12, max_width=18)
+    for col in ("ed\ndeg.", "certi-\nfied", "real/\ndataset", "min.", "sad-\ndles", "zero",
                 "GD in\nset"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
     for a in summary.archs:
         c = a.census
         if c is None:
@@ -194,10 +204,12 @@ def checks_table(summary: Summary) -> Any:
         title="compared with MATH.md 8",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        caption="pure smooth interior: regular, smooth, interior, pure (the theorem for reduced "
-        "architectures, N >= d+1). spurious: mu(w) not critical for the loss on its stratum of "
-        "M; weak: not critical on the smooth interior of M (so every singular or boundary "
-        "point)",
+        caption="pure smooth interior (s.i.): regular, smooth, interior, pure (the theorem for "
+        "reduced architectures, N >= d+1). spurious: mu(w) not critical for the loss on its "
+        "stratum of M; weak: not critical on the smooth interior of M (so every singular or "
+        "boundary point). GD limit in the complete set: the nearest real critical point w* has "
+        f"|mu(w) - mu(w*)| <= {MATCH_RTOL:g} |mu(w*)| and the next distinct function is "
+        f"{MATCH_SEPARATION:g} times farther",
     )
     table.add_column("architecture", overflow="fold", min_width=16)
     for col in ("statement", "observed", "status"):
