@@ -140,9 +140,9 @@ class Census:
 class Match:
     """Gradient-descent limits looked up in the complete critical set of their dataset
     (:data:`MATCH_RTOL`, :data:`MATCH_SEPARATION`, distinct functions only): ``checked``
-    converged non-zero limits of datasets with a census, ``matched``, the unmatched ones in certified-complete datasets (``missed_certified``: a
-    contradiction of completeness) and in the others, and the largest relative distance of a
-    matched limit (``worst``)."""
+    converged non-zero limits of datasets with a census, ``matched``, the unmatched ones in
+    certified-complete datasets (``missed_certified``: a contradiction of completeness) and
+    in the others, and the largest relative distance of a matched limit (``worst``)."""
 
     checked: int = 0
     matched: int = 0
