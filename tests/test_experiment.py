@@ -36,6 +36,7 @@ name = "t"
 inits = 2
 steps = 50
 [search]
+method = "newton"
 starts = 2
 [[architectures]]
 k = [2, 2]
@@ -189,28 +190,42 @@ def test_derived_seeds_are_stable_and_distinct() -> None:
 
 
 def test_default_config_is_the_main_job_of_issue_5() -> None:
-    """The embedded config has what issue 5 item 7 asks for (families from MATH.md 3/8:
-    filling iff at most one odd d_i; reduced iff s_i > 1 for i < L)."""
+    """The embedded config has what issues 5 (item 7) and 13 (item 4) ask for (families from
+    MATH.md 3/8: filling iff at most one odd d_i; reduced iff s_i > 1 for i < L; G has rank
+    <= N n_out): the homotopy for every LCN with N >= d+1, a non-reduced strided LCN and an
+    N < d+1 case."""
     cfg = ex.load_config(None)
     fam = Counter()
     for a in cfg.architectures:
         assert a.inits * a.datasets >= 200, a.name
-        assert a.starts * a.datasets >= 200, a.name
+        if a.method == "homotopy":
+            assert a.datasets >= 10, a.name  # a census of at least 10 datasets
+        else:
+            assert a.starts * a.datasets >= 200, a.name
         if a.kind == "dense":
+            assert a.method == "newton"
             fam["dense"] += 1
             continue
         k, s = a.k, a.s
         assert k is not None and s is not None
+        d = sum((ki - 1) * Si for ki, Si in zip(k, Architecture(k, s).S, strict=True))
+        if a.N * a.n_out < d + 1:
+            assert a.method == "newton" and not a.theorem_applies
+            fam["N < d+1"] += 1
+            continue
+        assert a.method == "homotopy", a.name
+        if any(x > 1 for x in s[:-1]) and not all(x > 1 for x in s[:-1]):
+            fam["not reduced, strided"] += 1
         if all(x == 1 for x in s):
             odd = sum((ki - 1) % 2 for ki in k)
             fam["filling" if odd <= 1 else "not filling"] += 1
         elif all(x > 1 for x in s[:-1]):
             fam[f"reduced {len(k)} layers"] += 1
-            d = sum((ki - 1) * Si for ki, Si in zip(k, Architecture(k, s).S, strict=True))
             assert a.N >= d + 1 and a.path is None and a.theorem_applies
     assert fam["dense"] >= 1 and fam["filling"] >= 1 and fam["not filling"] >= 1
     assert fam["reduced 2 layers"] >= 1 and fam["reduced 3 layers"] >= 1
     assert fam["reduced 2 layers"] + fam["reduced 3 layers"] >= 3
+    assert fam["not reduced, strided"] >= 1 and fam["N < d+1"] >= 1
 
 
 def test_import_does_not_import_torch() -> None:
@@ -236,6 +251,7 @@ inits = 3
 steps = 200
 chunk = 2
 [search]
+method = "newton"
 starts = 3
 [[architectures]]
 k = [2, 2]
@@ -600,7 +616,7 @@ def test_a_chunk_finished_by_another_process_is_skipped(reference: Path, tmp_pat
     cfg = parse(SMALL)
     store = tmp_path / "two.sqlite"
     chunk = ex.plan_chunks(cfg)[0]
-    drows, rows, unconverged = worker._Runner(cfg).run(chunk)
+    drows, rows, unconverged, _ = worker._Runner(cfg).run(chunk)
     a = ex.Store.create_or_resume(store, cfg)
     b = ex.Store.create_or_resume(store, cfg)
     try:
@@ -696,6 +712,9 @@ def test_hash_covers_data_file_bytes_but_not_gaussian_configs(tmp_path: Path) ->
     # digest existed must still resume
     assert parse(BASE).hash == "7e4145b6feea77e0"
     assert parse(SMALL).hash == "03177d670bc3ad28"
+    # (since search.method, the same text without `method = "newton"` is a homotopy config:
+    # other results, another hash)
+    assert parse(BASE.replace('method = "newton"\n', "")).hash != parse(BASE).hash
     data = tmp_path / "data.npz"
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((4, 6)), rng.standard_normal((1, 6))

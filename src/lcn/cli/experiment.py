@@ -45,15 +45,19 @@ def experiment(
         False, "--print-default", help="Print the embedded default config and exit."
     ),
 ) -> None:
-    """Train many networks and search their critical points; store, tabulate and plot.
+    """Train many networks and compute their critical points; store, tabulate and plot.
 
-    Results go to an SQLite store chunk by chunk (one row per training, one per critical
-    point); an interrupted run resumes where it stopped when started again with the same
-    config, and a store made by another config (or a file that is not a store) is refused.
-    The config's size is estimated before anything runs (memory and work; see
-    docs/experiments.md). At the end: a table per architecture of gradient-descent limits and
-    critical points found, split into zero / pure smooth interior / singular / boundary /
-    spurious (MATH.md 8), the comparison with the theorem, and two PNG plots. Ctrl-C exits
+    Critical points: every real one, certified complete, by the homotopy (search.method
+    "auto"/"homotopy", LCNs with generic data), else the Newton search. Results go to an
+    SQLite store chunk by chunk (one row per training, one per critical point, one census
+    per dataset solved by the homotopy); an interrupted run resumes where it stopped when
+    started again with the same config, and a store made by another config (or a file that
+    is not a store) is refused. The config's size is estimated before anything runs (memory
+    and work; see docs/experiments.md). At the end: a table per architecture of
+    gradient-descent limits and critical points, split into zero / pure smooth interior /
+    singular / boundary / spurious (MATH.md 8), the table of complete critical sets (real
+    points per dataset, minima, saddles, GD limits found in them), the comparison with the
+    theorem, and the PNG plots. Ctrl-C exits
     with code 130 after keeping every finished chunk. With --workers or --scheduler the chunks
     are Dask tasks (the results are the same; see docs/experiments.md); a chunk whose task
     fails is reported with its seed (exit code 1) and retried by the next run.

@@ -25,8 +25,11 @@ def report(
     The store is only read (it may be on a read-only file system, or being written by a run).
     Works on incomplete stores too (the title says how many chunks are done). JSON keys:
     config, config_hash, store, chunks {done,total}, seconds, architectures [name, family,
-    theorem_applies, spec, train, search {total, converged, unconverged, categories}], checks,
-    warnings (e.g. a store written under a config that no longer hashes the same).
+    kind, method, theorem_applies, spec, train, search, homotopy, singular {total, converged,
+    unconverged, minima, saddles, categories}, census {ed_degree, datasets,
+    certified_complete, real_per_dataset {mean,min,max}, real_counts, ...},
+    gd_in_complete_set {checked, matched, missed_certified, ...}], kinds, checks, warnings
+    (e.g. a store written under a config that no longer hashes the same).
     """
     summary = ex.summarize(store, argument="STORE")
     if not no_plots:

@@ -10,6 +10,13 @@ and the optimizer settings. :func:`run_experiment` works through it chunk by chu
   chunk spans datasets: one large batch is far cheaper than many small ones),
   ``task = "search"`` solves ``grad L = 0`` from all search starts of one dataset (so the
   deduplication of the critical points of one loss is complete);
+* ``search.method``: ``"homotopy"`` (the default, ``"auto"``, for LCNs with generic data
+  whose ``ed_degree`` is at most ``search.max_paths``) solves for the complete certified
+  critical set of ``search.chunk`` datasets per chunk (:func:`lcn.homotopy.critical_sets`,
+  MATH.md 9) and stores every real critical point and one census row per dataset;
+  ``"newton"`` is the local search (the only choice for dense networks and rank-deficient
+  data, where the critical points are not isolated; for the latter the exact singular
+  critical points are computed beside it, :mod:`~lcn.experiment.singular`);
 * each chunk's points are classified (MATH.md 5-8: zero, regular, smooth or singular,
   interior or boundary, pure or spurious) and written to the SQLite store in one transaction
   together with the mark that the chunk is done. An interrupted experiment (Ctrl-C, ``kill
@@ -26,6 +33,8 @@ compares the counts with the theorem of MATH.md 8, and :func:`write_plots` draws
 The package, one concept per file, bottom up: :mod:`~lcn.experiment.config` (the TOML
 format), :mod:`~lcn.experiment.plan` (chunks and seeds), :mod:`~lcn.experiment.budget` (size
 estimates judged before anything runs), :mod:`~lcn.experiment.store` (SQLite),
+:mod:`~lcn.experiment.census` (homotopy chunks),
+:mod:`~lcn.experiment.singular` (exact singular critical points of rank-deficient data),
 :mod:`~lcn.experiment.worker` (one chunk, and its commit), :mod:`~lcn.experiment.distributed`
 (chunks as Dask tasks), :mod:`~lcn.experiment.runner`, :mod:`~lcn.experiment.summary`
 (counts and the MATH.md 8 checks), :mod:`~lcn.experiment.report` (tables and plots). Torch is
@@ -43,7 +52,9 @@ from lcn.experiment.budget import (
     estimate,
 )
 from lcn.experiment.config import (
+    DEFAULT_MAX_PATHS,
     INITS,
+    METHODS,
     OPTIMIZERS,
     ArchSpec,
     ExperimentConfig,
@@ -55,6 +66,7 @@ from lcn.experiment.distributed import Cluster
 from lcn.experiment.plan import Chunk, derive_seed, plan_chunks
 from lcn.experiment.report import (
     CATEGORY_LABELS,
+    census_table,
     check_plots_dir,
     checks_table,
     kinds_table,
@@ -64,15 +76,21 @@ from lcn.experiment.report import (
     write_plots,
 )
 from lcn.experiment.runner import Outcome, preflight, run_experiment
-from lcn.experiment.store import STORE_FORMAT, TASKS, UNCONVERGED, Store, StoreError
+from lcn.experiment.singular import SingularPoints, exact_singular_points
+from lcn.experiment.store import SOURCES, STORE_FORMAT, TASKS, UNCONVERGED, Store, StoreError
 from lcn.experiment.summary import (
     KINDS,
+    MATCH_RTOL,
+    MATCH_SEPARATION,
     ArchSummary,
+    Census,
     Check,
     Counts,
+    Match,
     Summary,
     checks,
     iter_points,
+    kind_of,
     summarize,
 )
 from lcn.experiment.sweep import MAX_SWEEP, expand_sweep
@@ -81,18 +99,24 @@ from lcn.experiment.worker import ChunkResult, run_chunk
 __all__ = [
     "CATEGORIES",
     "CATEGORY_LABELS",
+    "DEFAULT_MAX_PATHS",
     "INITS",
     "KINDS",
+    "MATCH_RTOL",
+    "MATCH_SEPARATION",
+    "METHODS",
     "MAX_CHUNKS",
     "MAX_MEMORY_ELEMENTS",
     "MAX_SWEEP",
     "MAX_WORK",
     "OPTIMIZERS",
+    "SOURCES",
     "STORE_FORMAT",
     "TASKS",
     "UNCONVERGED",
     "ArchSpec",
     "ArchSummary",
+    "Census",
     "Check",
     "Chunk",
     "ChunkResult",
@@ -100,10 +124,13 @@ __all__ = [
     "Counts",
     "Estimate",
     "ExperimentConfig",
+    "Match",
     "Outcome",
+    "SingularPoints",
     "Store",
     "StoreError",
     "Summary",
+    "census_table",
     "check_budget",
     "check_plots_dir",
     "checks",
@@ -113,7 +140,9 @@ __all__ = [
     "default_config_text",
     "derive_seed",
     "estimate",
+    "exact_singular_points",
     "iter_points",
+    "kind_of",
     "load_config",
     "parse_config",
     "plan_chunks",

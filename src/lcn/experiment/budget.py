@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lcn._validate import check_size
-from lcn.errors import ConfigError
+from lcn.errors import ConfigError, LCNError
 from lcn.experiment.config import ArchSpec, ExperimentConfig
 
 __all__ = ["MAX_CHUNKS", "MAX_MEMORY_ELEMENTS", "MAX_WORK", "Estimate", "check_budget",
@@ -24,12 +24,16 @@ __all__ = ["MAX_CHUNKS", "MAX_MEMORY_ELEMENTS", "MAX_WORK", "Estimate", "check_b
 #: Most float64 elements one architecture may hold at once (2 GB).
 MAX_MEMORY_ELEMENTS = 2.5 * 10**8
 #: Most elementary operations of a whole experiment without ``large=True`` (``--large``):
-#: about 150 times the default experiment.
+#: about 15 times the default experiment.
 MAX_WORK = 10**12
 #: Most chunks (store transactions) of one experiment, even with ``large=True``.
 MAX_CHUNKS = 10**6
 #: Gradient-descent-like iterations of one search start (Levenberg-Marquardt and polish).
 _SEARCH_ITERATIONS = 200
+#: Predictor-corrector steps of one homotopy path, and the fixed cost of certifying its
+#: endpoint (interval arithmetic in python-flint).
+_PATH_STEPS = 200
+_CERTIFY_BASE = 10**5
 #: Fixed cost of classifying one point (Python overhead of the location decision).
 _CLASSIFY_BASE = 10**5
 #: Nearest-point solves of one classification (starts times iterations of a dense LM step).
@@ -71,16 +75,51 @@ def _shape(a: ArchSpec) -> tuple[int, int, int, int]:
     return n, a.n_out, sum(k), degree + 1
 
 
-def _arch_sizes(a: ArchSpec, chunk: int) -> tuple[int, int, int]:
-    """``(points, memory elements, work)`` of one architecture."""
+def _homotopy_paths(a: ArchSpec) -> int:
+    """Paths per dataset of a homotopy architecture (``ed_degree``, resolved by the config
+    within ``search.max_paths``); 0 for Newton."""
+    arch = a.lcn
+    return arch.ed_degree if a.method == "homotopy" and arch is not None else 0
+
+
+def _singular_bound(a: ArchSpec) -> int:
+    """Exact singular critical points per dataset at most (one per singular component, only
+    for rank-deficient data, :mod:`lcn.experiment.singular`)."""
+    arch = a.lcn
+    if arch is None or not a.gram_rank_deficient:
+        return 0
+    try:
+        return len(arch.singular_components)
+    except LCNError:
+        return 0
+
+
+def _arch_sizes(a: ArchSpec, chunk: int, search_chunk: int = 1) -> tuple[int, int, int]:
+    """``(points, memory elements, work)`` of one architecture (points: store rows at most;
+    a homotopy architecture's real points are bounded by its paths)."""
     n_in, n_out, P, m = _shape(a)
+    if a.method == "homotopy":
+        # every path ends in at most one stored real point; a path costs predictor-corrector
+        # steps of a dense solve in ~P unknowns and one interval certification
+        paths = a.datasets * _homotopy_paths(a)
+        runs = a.datasets * a.inits
+        # the solver holds the paths of one chunk of datasets at once
+        batch_paths = min(search_chunk, a.datasets) * _homotopy_paths(a)
+        memory = ((n_in + n_out) * a.N + n_in * n_in + m * m) * a.datasets + \
+            max(min(chunk, runs), 1) * (P + m) * 4 + batch_paths * (P + m) * 8
+        work = runs * a.steps * (P * m + m * m) * 4
+        work += paths * (_PATH_STEPS * (P**3 + m * P * P) + _CERTIFY_BASE)
+        points = runs + paths
+        work += points * (_CLASSIFY_BASE + m**3 + _CLASSIFY_SOLVES * (P**3 + m * P * P))
+        work += a.datasets * (n_in + n_out) * a.N * n_in
+        return points, memory, work
     runs, starts = a.datasets * a.inits, a.datasets * a.starts
     per_dataset = (n_in + n_out) * a.N + n_in * n_in + m * m
     batch = max(min(chunk, runs), min(a.starts, 1) * a.starts) * (P + m) * 4
     memory = per_dataset * a.datasets + batch
     step = P * m + m * m
     work = (runs * a.steps + starts * _SEARCH_ITERATIONS) * step * 4
-    points = runs + starts
+    points = runs + starts + a.datasets * _singular_bound(a)
     work += points * (_CLASSIFY_BASE + m**3 + _CLASSIFY_SOLVES * (P**3 + m * P * P))
     work += a.datasets * (n_in + n_out) * a.N * n_in
     return points, memory, work
@@ -92,8 +131,12 @@ def estimate(config: ExperimentConfig) -> Estimate:
     memory_arch = config.architectures[0].name
     for a in config.architectures:
         runs = a.datasets * a.inits
-        chunks += -(-runs // config.chunk) + (a.datasets if a.starts > 0 else 0)
-        p, mem, w = _arch_sizes(a, config.chunk)
+        chunks += -(-runs // config.chunk)
+        if a.method == "homotopy":
+            chunks += -(-a.datasets // config.search_chunk)
+        elif a.starts > 0 or a.gram_rank_deficient:
+            chunks += a.datasets
+        p, mem, w = _arch_sizes(a, config.chunk, config.search_chunk)
         points += p
         work += w
         if mem > memory:

@@ -28,6 +28,8 @@ from lcn.experiment.sweep import expand_sweep
 
 __all__ = [
     "ArchSpec",
+    "DEFAULT_MAX_PATHS",
+    "METHODS",
     "ExperimentConfig",
     "INITS",
     "MAX_LR",
@@ -40,6 +42,15 @@ __all__ = [
 #: Values of ``training.init`` and ``training.optimizer`` (those of ``lcn.training.train``).
 INITS = ("gaussian", "small", "tied")
 OPTIMIZERS = ("gd", "none")
+#: Values of ``search.method``: ``"auto"`` (the homotopy where it applies, else Newton),
+#: ``"homotopy"`` (the complete certified solver :func:`lcn.homotopy.critical_sets`) and
+#: ``"newton"`` (the local search :func:`lcn.training.critical_points`).
+METHODS = ("auto", "homotopy", "newton")
+#: Default of ``search.max_paths``: the homotopy tracks ``ed_degree`` paths per dataset; an
+#: architecture with more is searched by Newton under ``method = "auto"``.
+DEFAULT_MAX_PATHS = 1000
+#: Default of ``search.chunk``: datasets per homotopy chunk (one batched solve, one commit).
+DEFAULT_SEARCH_CHUNK = 10
 #: Keys of ``[classify]``: keyword arguments of ``lcn.critical.classify_critical_points``.
 CLASSIFY_KEYS = ("tol", "geometry_tol", "rank_rtol", "pure_tol")
 #: Largest gradient-descent step accepted (``training.lr``): the trainer's steps are of the
@@ -81,6 +92,9 @@ class ArchSpec:
     #: SHA-256 of the bytes of the data file ``path`` (``None`` for Gaussian data): part of the
     #: config hash, so a store never mixes results of two versions of a data file.
     data_sha256: str | None = None
+    #: How the critical points are searched, resolved from ``search.method``: ``"homotopy"``
+    #: (every complex critical point, certified; LCNs with generic data only) or ``"newton"``.
+    method: str = "newton"
 
     def build(self) -> Architecture | DenseArchitecture:
         """The architecture object: :class:`lcn.Architecture` or ``lcn.dense.DenseArchitecture``."""
@@ -113,6 +127,14 @@ class ArchSpec:
         return "not reduced"
 
     @property
+    def gram_rank_deficient(self) -> bool:
+        """Gaussian data too small for a full-rank Gram matrix: ``G`` (``(d+1) x (d+1)``)
+        has rank at most ``n_out N < d + 1`` (MATH.md 8), so ``l`` has a positive-dimensional
+        set of minimizers and the hypothesis ``N >= d + 1`` fails."""
+        arch = self.lcn
+        return arch is not None and self.path is None and self.n_out * self.N < arch.degree + 1
+
+    @property
     def theorem_applies(self) -> bool:
         """The hypotheses of the theorem of MATH.md 8 hold: reduced LCN, Gaussian (generic)
         data with ``N >= d + 1`` (a planted target needs noise > 0 to be generic)."""
@@ -140,6 +162,9 @@ class ArchSpec:
         if self.path is not None:
             # only for file data: Gaussian configs keep the hashes they had before this key
             out["data_sha256"] = self.data_sha256
+        if self.method != "newton":
+            # only when not the former (only) method: Newton configs keep their old hashes
+            out["method"] = self.method
         return out
 
     to_json = to_dict
@@ -172,6 +197,10 @@ class ExperimentConfig:
     classify: tuple[tuple[str, float], ...]
     architectures: tuple[ArchSpec, ...]
     source: str = field(default="", compare=False)
+    #: ``search.max_paths``: the most homotopy paths per dataset (``ed_degree``) accepted.
+    max_paths: int = DEFAULT_MAX_PATHS
+    #: ``search.chunk``: datasets per homotopy chunk.
+    search_chunk: int = DEFAULT_SEARCH_CHUNK
 
     def to_dict(self) -> dict[str, Any]:
         """Normalized plain-JSON form of every setting that influences results."""
@@ -185,6 +214,9 @@ class ExperimentConfig:
             "chunk": self.chunk,
             "classify": dict(self.classify),
             "architectures": [a.to_dict() for a in self.architectures],
+            # only with a homotopy architecture (its chunks): Newton configs keep their hashes
+            **({"search_chunk": self.search_chunk}
+               if any(a.method == "homotopy" for a in self.architectures) else {}),
         }
 
     to_json = to_dict
@@ -310,6 +342,7 @@ class _Defaults:
     steps: int
     lr: float | None
     starts: int
+    method: str = "auto"
 
 
 def _check_N(v: Any, key: str) -> int | str:
@@ -399,7 +432,8 @@ def _parse_shape(t: _Table, key: str, n_out_default: int) -> dict[str, Any]:
                 auto_N=arch.degree + 1)
 
 
-def _parse_arch(entry: Any, i: int, d: _Defaults, check_files: bool) -> ArchSpec:
+def _parse_arch(entry: Any, i: int, d: _Defaults, check_files: bool,
+                max_paths: int = DEFAULT_MAX_PATHS) -> ArchSpec:
     key = f"architectures[{i}]"
     t = _Table(entry, key)
     shape = _parse_shape(t, key, d.n_out)
@@ -415,6 +449,8 @@ def _parse_arch(entry: Any, i: int, d: _Defaults, check_files: bool) -> ArchSpec
     datasets = t.int_("datasets", d.datasets, minimum=1)
     if path is not None and datasets != 1:
         raise ConfigError(key + ".datasets", "must be 1 when the data come from a file")
+    method = t.str_("method", d.method, METHODS)
+    method_key = key + ".method" if t.has("method") else "search.method"
     spec = ArchSpec(
         name=name, kind=shape["kind"], k=shape["k"], s=shape["s"], widths=shape["widths"],
         N=shape["auto_N"] if N == "auto" else int(N), n_out=int(shape["n_out"]),
@@ -434,10 +470,46 @@ def _parse_arch(entry: Any, i: int, d: _Defaults, check_files: bool) -> ArchSpec
         )
     if spec.path is not None and t.has("target"):
         raise ConfigError(key + ".target", "is only used with Gaussian data")
-    return spec
+    return dataclasses.replace(spec, method=_resolve_method(spec, method, method_key,
+                                                            max_paths))
 
 
-def _parse_architectures(arch_list: Any, d: _Defaults, check_files: bool) -> tuple[ArchSpec, ...]:
+def _resolve_method(spec: ArchSpec, method: str, key: str, max_paths: int) -> str:
+    """``"homotopy"`` or ``"newton"`` for ``spec``. ``"auto"``: the homotopy for an LCN with
+    generic data (random or noisy planted target, full-rank Gram matrix, MATH.md 8) whose
+    ``ed_degree`` (the paths per dataset, MATH.md 9) is at most ``max_paths``, else Newton.
+    An explicit ``"homotopy"`` where it cannot work is a :class:`ConfigError` naming ``key``.
+    """
+    if method == "newton":
+        return "newton"
+    arch = spec.lcn
+    why: str | None = None
+    if arch is None:
+        why = ("a dense network's fibres are not finite, so its critical points are not "
+               "isolated; use 'newton'")
+    elif spec.gram_rank_deficient:
+        why = (f"N = {spec.N} samples (n_out = {spec.n_out}) give a Gram matrix of rank < "
+               f"d + 1 = {arch.degree + 1}: the critical points are not isolated; use 'newton' "
+               "(the exact singular critical points are computed beside it)")
+    else:
+        try:
+            ed = arch.ed_degree
+        except LCNError as exc:
+            ed, why = None, f"ed_degree cannot be computed ({exc.message}); use 'newton'"
+        if ed is not None and ed > max_paths:
+            why = (f"ed_degree = {ed} paths per dataset exceed search.max_paths = {max_paths}; "
+                   "raise search.max_paths or use 'newton'")
+    if why is not None:
+        if method == "homotopy":
+            raise ConfigError(key, f"is 'homotopy' but {why}")
+        return "newton"
+    if method == "auto" and spec.path is None and spec.target == "planted" and not spec.noise:
+        return "newton"  # an exact planted target is special data, off the generic count
+    return "homotopy"
+
+
+def _parse_architectures(arch_list: Any, d: _Defaults, check_files: bool,
+                         max_paths: int = DEFAULT_MAX_PATHS) -> tuple[ArchSpec, ...]:
     if arch_list is None:
         raise ConfigError(
             "architectures", "is missing; add [[architectures]] tables (k, s or widths) or a "
@@ -447,7 +519,7 @@ def _parse_architectures(arch_list: Any, d: _Defaults, check_files: bool) -> tup
         raise ConfigError("architectures", "must be a non-empty array of tables [[architectures]]")
     specs: list[ArchSpec] = []
     for i, entry in enumerate(arch_list):
-        spec = _parse_arch(entry, i, d, check_files)
+        spec = _parse_arch(entry, i, d, check_files, max_paths)
         if any(a.name == spec.name for a in specs):
             raise ConfigError(f"architectures[{i}].name",
                               f"{spec.name!r} is used twice; names must differ")
@@ -488,6 +560,9 @@ def parse_config(
     tr_defaults, settings = _parse_training(_Table(top.get("training", {}), "training"))
     se = _Table(top.get("search", {}), "search")
     starts = se.int_("starts", 10)
+    method = se.str_("method", "auto", METHODS)
+    max_paths = se.int_("max_paths", DEFAULT_MAX_PATHS, minimum=1)
+    search_chunk = se.int_("chunk", DEFAULT_SEARCH_CHUNK, minimum=1)
     se.finish()
     classify = _parse_classify(_Table(top.get("classify", {}), "classify"))
     arch_list = top.get("architectures")
@@ -495,12 +570,13 @@ def parse_config(
         arch_list = [*(arch_list if isinstance(arch_list, list) else []),
                      *expand_sweep(top.get("sweep"))]
     top.finish()
-    defaults = _Defaults(**data, **tr_defaults, starts=starts)
-    specs = _parse_architectures(arch_list, defaults, check_files)
+    defaults = _Defaults(**data, **tr_defaults, starts=starts, method=method)
+    specs = _parse_architectures(arch_list, defaults, check_files, max_paths)
     store_path = Path(store) if store is not None else Path("results") / f"{cfg_name}.sqlite"
     return ExperimentConfig(
         name=cfg_name, description=description, store=store_path, seed=seed, device=device,
-        classify=classify, architectures=specs, source=text, **settings,
+        classify=classify, architectures=specs, source=text, max_paths=max_paths,
+        search_chunk=search_chunk, **settings,
     )
 
 

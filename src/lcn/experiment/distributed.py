@@ -27,9 +27,9 @@ from typing import Any
 
 from lcn.errors import ConfigError
 from lcn.experiment.config import ExperimentConfig
-from lcn.experiment.plan import Chunk, derive_seed
+from lcn.experiment.plan import Chunk
 from lcn.experiment.store import Store
-from lcn.experiment.worker import ChunkResult, commit, run_chunk
+from lcn.experiment.worker import ChunkResult, chunk_seed, commit, run_chunk
 
 __all__ = ["Cluster", "run_on_dask"]
 
@@ -77,7 +77,7 @@ def _client(cluster: Cluster) -> Iterator[Any]:
 
 
 def _failure(config: ExperimentConfig, chunk: Chunk, exc: BaseException) -> str:
-    seed = derive_seed(config.seed, chunk.task, chunk.arch, chunk.part)
+    seed = chunk_seed(config, chunk)
     return f"{chunk.arch}: {chunk.label} (seed {seed}) failed: {type(exc).__name__}: {exc}"
 
 

@@ -19,9 +19,11 @@ class Chunk:
     """One unit of work, written to the store in one transaction.
 
     ``task = "train"``: runs ``first .. first+count-1`` of the architecture (run ``r`` trains on
-    dataset ``r // inits``), ``part`` numbers the chunk. ``task = "search"``: the search of
-    dataset ``part`` from ``count`` starts (one chunk per dataset, so the deduplication of the
-    critical points of one loss is complete).
+    dataset ``r // inits``), ``part`` numbers the chunk. ``task = "search"`` with ``method =
+    "newton"``: the search of dataset ``part`` from ``count`` starts (one chunk per dataset, so
+    the deduplication of the critical points of one loss is complete); with ``method =
+    "homotopy"``: the complete critical sets of datasets ``first .. first+count-1`` (one
+    batched solve, ``search.chunk`` datasets per chunk).
     """
 
     arch: str
@@ -29,6 +31,7 @@ class Chunk:
     part: int
     first: int
     count: int
+    method: str = "newton"
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -38,20 +41,37 @@ class Chunk:
     def label(self) -> str:
         if self.task == "train":
             return f"train runs {self.first}-{self.first + self.count - 1}"
+        if self.method == "homotopy":
+            return f"homotopy datasets {self.first}-{self.first + self.count - 1}"
         return f"search dataset {self.part}"
+
+    @property
+    def datasets(self) -> range:
+        """The datasets a search chunk covers."""
+        if self.method == "homotopy":
+            return range(self.first, self.first + self.count)
+        return range(self.part, self.part + 1)
 
 
 def plan_chunks(config: ExperimentConfig) -> list[Chunk]:
     """All chunks of an experiment in the order they run: architecture by architecture, the
     trainings (batched across datasets, ``training.chunk`` runs per chunk), then the searches
-    (one chunk per dataset). Call :func:`lcn.experiment.check_budget` first for configs you
-    did not write: the list has one entry per chunk."""
+    (Newton: one chunk per dataset, none when ``starts = 0`` unless the Gram matrix is
+    rank-deficient; homotopy: ``search.chunk``
+    datasets per chunk). Call :func:`lcn.experiment.check_budget` first for configs you did
+    not write: the list has one entry per chunk."""
     out: list[Chunk] = []
     for a in config.architectures:
         total = a.datasets * a.inits
         for part, first in enumerate(range(0, total, config.chunk)):
             out.append(Chunk(a.name, "train", part, first, min(config.chunk, total - first)))
-        if a.starts > 0:
+        if a.method == "homotopy":
+            step = config.search_chunk
+            out.extend(Chunk(a.name, "search", part, first, min(step, a.datasets - first),
+                             "homotopy")
+                       for part, first in enumerate(range(0, a.datasets, step)))
+        elif a.starts > 0 or a.gram_rank_deficient:
+            # rank-deficient data: the chunk also computes the exact singular critical points
             out.extend(Chunk(a.name, "search", j, 0, a.starts) for j in range(a.datasets))
     return out
 

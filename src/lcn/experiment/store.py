@@ -24,15 +24,25 @@ from urllib.parse import quote
 
 from lcn.critical import CriticalPointInfo
 from lcn.errors import ConfigError, LCNError
-from lcn.experiment.config import ArchSpec, ExperimentConfig, parse_config, replace_digests
+from lcn.experiment.config import (
+    DEFAULT_SEARCH_CHUNK,
+    ArchSpec,
+    ExperimentConfig,
+    parse_config,
+    replace_digests,
+)
 from lcn.experiment.plan import Chunk
 
-__all__ = ["STORE_FORMAT", "TASKS", "UNCONVERGED", "Store", "StoreError"]
+__all__ = ["CENSUS_COLUMNS", "POINT_METHODS", "SOURCES", "STORE_FORMAT", "TASKS",
+           "UNCONVERGED", "Store", "StoreError"]
 
 STORE_FORMAT = "lcn-experiment-store 1"
 #: Rows that did not reach a critical point within the tolerance carry this category.
 UNCONVERGED = "unconverged"
 TASKS = ("train", "search")
+#: Values of the ``source`` column of the ``points`` view: gradient-descent limits, Newton
+#: search, homotopy (all real critical points), exact singular points.
+SOURCES = ("train", "search", "homotopy", "singular")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _TABLES = {"meta", "chunks", "datasets", "runs", "critical_points", "points"}
 
@@ -81,6 +91,20 @@ _RUN_COLUMNS = (
 )
 _CP_COLUMNS = (
     *_COMMON_COLUMNS, ("point", "INTEGER NOT NULL"), ("starts", "INTEGER"), ("hits", "INTEGER"),
+    ("method", "TEXT"),
+)
+#: Values of ``critical_points.method``: ``newton`` (a distinct point of the local search),
+#: ``homotopy`` (a real point of the complete certified critical set), ``singular`` (an exact
+#: critical point on a singular component of ``M``, for rank-deficient data).
+POINT_METHODS = ("newton", "homotopy", "singular")
+#: Columns of ``censuses``: one row per dataset solved by the homotopy (the fields of
+#: ``lcn.homotopy.CriticalSet`` that are counts, verdicts and texts).
+CENSUS_COLUMNS = (
+    ("arch", "TEXT NOT NULL"), ("dataset", "INTEGER NOT NULL"), ("ed_degree", "INTEGER"),
+    ("complex_count", "INTEGER NOT NULL"), ("real_count", "INTEGER NOT NULL"),
+    ("zero_count", "INTEGER"), ("certified_complete", "INTEGER NOT NULL"),
+    ("missing", "INTEGER"), ("reason", "TEXT"), ("certificate", "TEXT"), ("paths", "INTEGER"),
+    ("seconds", "REAL"),
 )
 _DATASET_COLUMNS = ("arch", "dataset", "data_seed", "task", "N", "n_in", "n_out", "loss_zero")
 
@@ -109,10 +133,14 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS critical_points (
     {_columns_sql(_CP_COLUMNS)},
     PRIMARY KEY (arch, dataset, point));
+CREATE TABLE IF NOT EXISTS censuses (
+    {_columns_sql(CENSUS_COLUMNS)},
+    PRIMARY KEY (arch, dataset));
 CREATE VIEW IF NOT EXISTS points AS
     SELECT 'train' AS source, {_POINT_VIEW_COLUMNS} FROM runs
     UNION ALL
-    SELECT 'search' AS source, {_POINT_VIEW_COLUMNS} FROM critical_points;
+    SELECT CASE method WHEN 'homotopy' THEN 'homotopy' WHEN 'singular' THEN 'singular'
+           ELSE 'search' END AS source, {_POINT_VIEW_COLUMNS} FROM critical_points;
 """
 
 
@@ -173,7 +201,10 @@ class Store:
     Tables: ``meta`` (format, config hash, config JSON and TOML, version, creation time),
     ``chunks`` (one row per finished chunk), ``datasets`` (seeds, sizes, ``loss_zero = ||Y||^2``),
     ``runs`` (one row per training), ``critical_points`` (one row per distinct critical point
-    found by a search), and the view ``points`` (both, with a ``source`` column).
+    found by a Newton search, per real point of a homotopy's complete set, per exact singular
+    point; column ``method``), ``censuses`` (one row per dataset solved by the homotopy:
+    counts and certificate; absent in stores of lcn before it), and the view ``points`` (both
+    point tables, with a ``source`` column, :data:`SOURCES`).
     """
 
     def __init__(self, path: Path, conn: sqlite3.Connection, argument: str = "store") -> None:
@@ -317,6 +348,16 @@ class Store:
         except LCNError as exc:
             problem = f"its stored TOML no longer reads ({exc}); using the stored JSON"
             cfg = None
+        if problem is not None and cfg is not None:
+            # a config whose defaults changed since (search.method): the stored JSON holds the
+            # settings as resolved then; prefer it when it reproduces the stored hash
+            try:
+                rebuilt = _config_from_json(stored, m.get("config_toml", ""))
+                if rebuilt.hash == stored_hash:
+                    cfg = rebuilt
+                    problem += " (read with the settings of its stored JSON, which match)"
+            except (KeyError, TypeError, ValueError, AttributeError, LCNError):
+                pass
         if problem is not None:
             msg = (
                 f"{str(self.path)!r} was written by lcn {m.get('lcn_version')}: {problem}. "
@@ -347,6 +388,13 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def has_table(self, name: str) -> bool:
+        """Whether this store has the table ``name`` (``censuses`` is newer than format 1)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
+
     def columns(self, table: str) -> list[str]:
         """The columns ``table`` has in this store (a store written by an older lcn may lack
         classification fields added since: those are not written)."""
@@ -362,8 +410,10 @@ class Store:
         dataset_rows: Sequence[Mapping[str, Any]],
         rows: Sequence[Mapping[str, Any]],
         unconverged: int,
+        census_rows: Sequence[Mapping[str, Any]] = (),
     ) -> bool:
-        """Write a chunk's rows, its datasets (once) and its done mark in one transaction.
+        """Write a chunk's rows, its datasets (once), its census rows (homotopy) and its done
+        mark in one transaction.
 
         ``False`` (and nothing written) when the chunk is already in the store: another process
         running the same experiment on this store finished it first. Its rows are the same
@@ -382,6 +432,13 @@ class Store:
                 [[d[c] for c in _DATASET_COLUMNS] for d in dataset_rows],
             )
             self.conn.executemany(sql, [[r.get(f) for f in fields] for r in rows])
+            if census_rows:
+                names = [c for c, _ in CENSUS_COLUMNS]
+                self.conn.executemany(
+                    f"INSERT INTO censuses ({', '.join(names)}) "
+                    f"VALUES ({', '.join('?' * len(names))})",
+                    [[r.get(c) for c in names] for r in census_rows],
+                )
             self.conn.execute(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (*chunk.key, len(rows), int(unconverged), float(seconds), _now()),
@@ -441,7 +498,7 @@ def _config_from_json(d: Mapping[str, Any], source: str) -> ExperimentConfig:
         inits=int(a.get("inits", 0)), starts=int(a.get("starts", 0)),
         steps=int(a.get("steps", 1)), lr=a.get("lr"), noise=a.get("noise"),
         target=str(a.get("target", "random")), path=a.get("path"),
-        data_sha256=a.get("data_sha256"),
+        data_sha256=a.get("data_sha256"), method=str(a.get("method", "newton")),
     ) for a in d["architectures"])
     name = str(d["name"])
     return ExperimentConfig(
@@ -451,4 +508,5 @@ def _config_from_json(d: Mapping[str, Any], source: str) -> ExperimentConfig:
         polish=bool(d.get("polish", True)), chunk=int(d.get("chunk", 256)),
         classify=tuple(sorted((str(k), float(v)) for k, v in d.get("classify", {}).items())),
         architectures=specs, source=source,
+        search_chunk=int(d.get("search_chunk", DEFAULT_SEARCH_CHUNK)),
     )

@@ -1,8 +1,10 @@
-"""Executing one chunk: make the datasets (cached per architecture), train or search,
-classify every point (MATH.md 5-8) and turn the results into store rows; and committing a
-chunk's result to the store. The same code runs in-process and on Dask workers
-(:mod:`lcn.experiment.distributed`): a chunk's seeds depend only on the config and the chunk,
-so where it runs does not change its rows.
+"""Executing one chunk: make the datasets (cached per architecture), train, search (Newton:
+:func:`lcn.training.critical_points`, plus the exact singular critical points for
+rank-deficient data, :mod:`lcn.experiment.singular`; homotopy: the complete certified
+critical sets, :mod:`lcn.experiment.census`), classify every point (MATH.md 5-8) and turn
+the results into store rows; and committing a chunk's result to the store. The same code
+runs in-process and on Dask workers (:mod:`lcn.experiment.distributed`): a chunk's seeds
+depend only on the config and the chunk, so where it runs does not change its rows.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import math
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,14 +21,22 @@ import numpy as np
 from lcn import critical, training
 from lcn.critical import CATEGORIES, CriticalPointInfo
 from lcn.dense import split_dense
+from lcn.experiment.census import solve_censuses
 from lcn.experiment.config import ArchSpec, ExperimentConfig
 from lcn.experiment.plan import Chunk, derive_seed
+from lcn.experiment.singular import exact_singular_points
 from lcn.experiment.store import CLASS_FIELDS, UNCONVERGED, Store, StoreError
 from lcn.parametrization import split_params
 
-__all__ = ["ChunkResult", "commit", "run_chunk"]
+__all__ = ["HOMOTOPY_SEED", "ChunkResult", "chunk_seed", "commit", "run_chunk"]
 
 Rows = list[dict[str, Any]]
+
+#: The ``seed`` of every homotopy solve: it picks the solver's random slices and start
+#: instance, whose solutions are computed once by monodromy and cached on disk
+#: (:func:`lcn.homotopy.critical_sets`), so one seed for all chunks and experiments solves
+#: each architecture's start system once. The complete set does not depend on it.
+HOMOTOPY_SEED = 0
 
 
 def _sql_value(v: Any) -> Any:
@@ -61,6 +71,16 @@ class _Points:
     rel_grad_norm: np.ndarray
     extra: dict[str, list[Any]]
     unconverged: int
+    #: Census rows (homotopy chunks): one per dataset.
+    censuses: tuple[dict[str, Any], ...] = ()
+
+
+def chunk_seed(config: ExperimentConfig, chunk: Chunk) -> int:
+    """The seed of a chunk's training or search call (:data:`HOMOTOPY_SEED` for the
+    homotopy)."""
+    if chunk.method == "homotopy":
+        return HOMOTOPY_SEED
+    return derive_seed(config.seed, chunk.task, chunk.arch, chunk.part)
 
 
 class _Runner:
@@ -123,13 +143,72 @@ class _Runner:
                        res.rel_grad_norm, extra, int(n - np.count_nonzero(res.converged)))
 
     def _search(self, spec: ArchSpec, chunk: Chunk, seed: int) -> _Points:
-        gram = self.dataset(spec, chunk.part)[0]
-        res = training.critical_points(self.arch(spec), gram, chunk.count, seed=seed,
-                                       device=self.config.device)
-        n = len(res)
-        extra = {"point": list(range(n)), "starts": [chunk.count] * n, "hits": list(res.count)}
-        return _Points(res.params, [chunk.part] * n, res.loss, res.converged, res.grad_norm,
-                       res.rel_grad_norm, extra, int(np.count_nonzero(res.labels < 0)))
+        if chunk.method == "homotopy":
+            return self._homotopy(spec, chunk, seed)
+        arch, gram = self.arch(spec), self.dataset(spec, chunk.part)[0]
+        hits: list[Any]
+        if spec.starts > 0:
+            res = training.critical_points(arch, gram, chunk.count, seed=seed,
+                                           device=self.config.device)
+            theta, loss, conv = res.params, res.loss, np.asarray(res.converged, dtype=bool)
+            gn, rgn, hits = res.grad_norm, res.rel_grad_norm, list(res.count)
+            unconverged = int(np.count_nonzero(res.labels < 0))
+        else:
+            theta = np.zeros((0, arch.parameters))  # an LCN: only its data can be deficient
+            loss, gn, rgn = np.zeros(0), np.zeros(0), np.zeros(0)
+            conv = np.zeros(0, dtype=bool)
+            hits, unconverged = [], 0
+        n = len(hits)
+        methods: list[Any] = ["newton"] * n
+        starts: list[Any] = [chunk.count] * n
+        if spec.gram_rank_deficient:
+            sing = exact_singular_points(arch, gram).params
+            if len(sing):
+                theta = np.concatenate([np.asarray(theta).reshape(n, -1), sing])
+                loss = np.concatenate([loss, training.loss(arch, gram, sing)])
+                conv = np.concatenate([conv, np.ones(len(sing), dtype=bool)])
+                gn = np.concatenate([gn, np.linalg.norm(training.gradient(arch, gram, sing),
+                                                        axis=-1)])
+                rgn = np.concatenate([rgn, training.relative_gradient_norm(arch, gram, sing)])
+                hits += [None] * len(sing)
+                methods += ["singular"] * len(sing)
+                starts += [None] * len(sing)
+        m = len(hits)
+        extra = {"point": list(range(m)), "starts": starts, "hits": hits, "method": methods}
+        return _Points(theta, [chunk.part] * m, loss, conv, gn, rgn, extra, unconverged)
+
+    def _homotopy(self, spec: ArchSpec, chunk: Chunk, seed: int) -> _Points:
+        """The real points of the complete critical sets of the chunk's datasets, and one
+        census row per dataset."""
+        arch = self.arch(spec)
+        grams = [self.dataset(spec, j)[0] for j in chunk.datasets]
+        found = solve_censuses(arch, grams, max_paths=self.config.max_paths, seed=seed,
+                               device=self.config.device)
+        thetas, ds, losses, points, censuses = [], [], [], [], []
+        for j, gram, cen in zip(chunk.datasets, grams, found, strict=True):
+            censuses.append({"arch": spec.name, "dataset": j, **cen.row})
+            th = cen.real_params.reshape(-1, arch.parameters)
+            thetas.append(th)
+            ds += [j] * len(th)
+            points += list(range(len(th)))
+            # the loss of the classified real point, recomputed from its filters (the
+            # solver's complex value agrees to rounding)
+            losses.append(training.loss(arch, gram, th) if len(th) else np.zeros(0))
+        theta = np.concatenate(thetas) if thetas else np.zeros((0, arch.parameters))
+        gn = np.zeros(len(ds))
+        rgn = np.zeros(len(ds))
+        for j, gram in zip(chunk.datasets, grams, strict=True):
+            idx = [i for i, d in enumerate(ds) if d == j]
+            if idx:
+                gn[idx] = np.linalg.norm(training.gradient(arch, gram, theta[idx]), axis=-1)
+                rgn[idx] = training.relative_gradient_norm(arch, gram, theta[idx])
+        n = len(ds)
+        extra: dict[str, list[Any]] = {"point": points, "starts": [None] * n,
+                                       "hits": [None] * n, "method": ["homotopy"] * n}
+        loss = np.concatenate(losses) if losses else np.zeros(0)
+        # certified solutions are critical points: converged by construction
+        return _Points(theta, ds, loss, np.ones(n, dtype=bool), gn, rgn, extra, 0,
+                       tuple(censuses))
 
     def _classify(self, spec: ArchSpec, pts: _Points) -> list[dict[str, Any]]:
         """Classification columns per point, dataset by dataset (a training chunk spans
@@ -145,11 +224,12 @@ class _Runner:
                 out[i] = _classification_row(info)
         return out
 
-    def run(self, chunk: Chunk) -> tuple[Rows, Rows, int]:
-        """``(datasets rows, point rows, unconverged)`` of one chunk; ``unconverged`` counts
-        training runs or search starts that did not reach a critical point."""
+    def run(self, chunk: Chunk) -> tuple[Rows, Rows, int, Rows]:
+        """``(datasets rows, point rows, unconverged, census rows)`` of one chunk;
+        ``unconverged`` counts training runs or search starts that did not reach a critical
+        point."""
         spec = self.config.arch(chunk.arch)
-        seed = derive_seed(self.config.seed, chunk.task, spec.name, chunk.part)
+        seed = chunk_seed(self.config, chunk)
         pts = (self._train if chunk.task == "train" else self._search)(spec, chunk, seed)
         common = {
             "arch": spec.name, "arch_kind": spec.kind,
@@ -177,8 +257,10 @@ class _Runner:
                 raise ValueError(f"unknown category {row.get('category')!r} from classification")
             row.update({key: _sql_value(vals[i]) for key, vals in pts.extra.items()})
             rows.append(row)
-        ds = sorted(set(pts.datasets)) or [chunk.part]
-        return [self.dataset(spec, j)[1] for j in ds], rows, pts.unconverged
+        ds = sorted(set(pts.datasets) | set(chunk.datasets if chunk.task == "search" else ()))
+        ds = ds or [chunk.part]
+        return ([self.dataset(spec, j)[1] for j in ds], rows, pts.unconverged,
+                list(pts.censuses))
 
 
 @dataclass(frozen=True)
@@ -190,6 +272,8 @@ class ChunkResult:
     rows: Rows
     unconverged: int
     seconds: float
+    #: One row per dataset solved by the homotopy (table ``censuses``).
+    censuses: Rows = field(default_factory=list)
 
 
 #: One runner per process (its dataset cache), for the config it last ran.
@@ -203,8 +287,8 @@ def run_chunk(config: ExperimentConfig, chunk: Chunk) -> ChunkResult:
         _RUNNERS.clear()
         runner = _RUNNERS[config.hash] = _Runner(config)
     t0 = time.perf_counter()
-    drows, rows, unconverged = runner.run(chunk)
-    return ChunkResult(drows, rows, unconverged, time.perf_counter() - t0)
+    drows, rows, unconverged, censuses = runner.run(chunk)
+    return ChunkResult(drows, rows, unconverged, time.perf_counter() - t0, censuses)
 
 
 def commit(st: Store, chunk: Chunk, result: ChunkResult, counts: list[int]) -> None:
@@ -213,7 +297,7 @@ def commit(st: Store, chunk: Chunk, result: ChunkResult, counts: list[int]) -> N
     naming the store and saying what was saved."""
     try:
         written = st.write_chunk(chunk, result.seconds, result.datasets, result.rows,
-                                 result.unconverged)
+                                 result.unconverged, result.censuses)
     except (sqlite3.Error, OSError) as exc:
         raise StoreError(
             st.argument, f"cannot write to {str(st.path)!r} ({exc}); {counts[0]} new "
