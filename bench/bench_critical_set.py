@@ -1,0 +1,316 @@
+"""Benchmark of lcn.critical_sets (all critical points, certified) against PHCpack's blackbox
+solver ``phc -b`` on the same gauge-fixed square systems.
+
+The baseline is what a practitioner runs to get *all* critical points: PHCpack's blackbox
+(polyhedral homotopy, one thread) on the square polynomial system of MATH.md 8 gauge-fixed as
+our solver does (docs/critical_set.md): unknowns the layer filters ``w_i`` on random complex
+affine slices ``a_i . w_i = 1`` and one scale ``lam``; equations the slices,
+``E_i = B_i^T J_i(w)^T G (lam mu(w) - u)`` (``B_i`` a basis of ``ker a_i^T``, ``k_i - 1`` each)
+and ``E_0 = mu(w)^T G (lam mu(w) - u)`` (the Euler direction), written as PHCpack input with
+SymPy from the architecture and the data (the function ``lam mu(w)`` of a solution does not
+depend on the slices, so solutions are compared by it).
+
+Ours: ``lcn.homotopy.critical_sets`` on 100 Gaussian datasets (``N = d + 1`` samples) in one
+batched call, after a first call that builds and caches the start instance (monodromy, once
+per architecture: timed apart); its certified-complete count. PHCpack: a few of the same
+datasets (it costs seconds each), its wall time per dataset (the subprocess alone, not the
+SymPy generation) and how many of the ``ed_degree`` certified solutions it found (a phc
+solution counts when its function ``lam mu(w)`` matches one of ours to 1e-6 relative). The
+ratio is phc's time per dataset over ours. Then datasets per second of ``k=(3,2) s=(2,1)`` at
+``--throughput`` datasets.
+
+Usage: ``python bench/bench_critical_set.py [--quick] [--datasets N] [--phc-datasets P]
+[--phc-limit SECONDS] [--throughput N] [--no-big]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.linalg import null_space
+from sympy import CC
+from sympy.polys.rings import ring
+
+from lcn import Architecture
+from lcn.homotopy import critical_sets
+from lcn.training import Dataset, gaussian_dataset, gram_form
+
+CASES = [((3, 2), (2, 1)), ((3, 3), (2, 1)), ((2, 2, 2), (2, 2, 1)), ((3, 3, 3), (2, 2, 1))]
+#: The large case: fewer datasets on both sides (2385 paths each).
+BIG = ((3, 3, 3), (2, 2, 1))
+#: A phc solution is one of ours when the functions agree to this relative distance.
+MATCH_RTOL = 1e-6
+
+
+# -- the PHCpack side -----------------------------------------------------------------------
+
+def gauge_fixed_system(sizes: tuple[int, ...], strides: tuple[int, ...], G: np.ndarray,
+                       u: np.ndarray, a: list[np.ndarray], B: list[np.ndarray]
+                       ) -> tuple[list[str], list[Any]]:
+    """Variable names and SymPy polynomials (over CC) of the square gauge-fixed critical
+    equations in the chart of ``lcn.homotopy`` (layers of size ``k_i >= 2`` only, sizes
+    ``sizes`` and cumulative strides ``strides``): ``w_i = a_i + B_i z_i`` on the slice
+    ``a_i . w_i = 1`` (``B_i`` a basis of ``ker a_i^T``), unknowns ``z_i`` and ``lam``;
+    equations ``E_i = B_i^T J_i^T G (lam mu - u)`` and ``E_0 = mu^T G (lam mu - u)``;
+    ``mu`` is the product of the upsampled filters (coefficients ``x^d .. y^d``, MATH.md 2)."""
+    names = [f"z{i + 1}x{j}" for i, ki in enumerate(sizes) for j in range(ki - 1)] + ["lam"]
+    R, *gens = ring(",".join(names), CC)
+    lam = gens[-1]
+    W, p = [], 0
+    for i, ki in enumerate(sizes):
+        z = gens[p:p + ki - 1]
+        p += ki - 1
+        W.append([complex(a[i][j]) + sum((complex(B[i][j, c]) * z[c] for c in range(ki - 1)),
+                                         R(0)) for j in range(ki)])
+
+    def upmul(acc: list[Any], w: list[Any], Si: int) -> list[Any]:
+        out = [R(0)] * (len(acc) + (len(w) - 1) * Si)
+        for t, c in enumerate(acc):
+            for j, wj in enumerate(w):
+                out[t + j * Si] += c * wj
+        return out
+
+    mu = [R(1)]
+    for w, Si in zip(W, strides, strict=True):
+        mu = upmul(mu, w, Si)
+    m = len(mu)
+    r = [lam * mj - complex(uj) for mj, uj in zip(mu, u, strict=True)]
+    Gr = [sum((complex(G[t, b]) * r[b] for b in range(m)), R(0)) for t in range(m)]
+    eqs = []
+    for i, (ki, Si) in enumerate(zip(sizes, strides, strict=True)):
+        others = [R(1)]
+        for i2, (w, S2) in enumerate(zip(W, strides, strict=True)):
+            if i2 != i:
+                others = upmul(others, w, S2)
+        # d mu / d w_i[j] is the product of the other layers shifted by j S_i
+        grad = [sum((o * Gr[t + j * Si] for t, o in enumerate(others)), R(0))
+                for j in range(ki)]
+        for c in range(ki - 1):
+            eqs.append(sum((complex(B[i][j, c]) * grad[j] for j in range(ki)), R(0)))
+    eqs.append(sum((mu[j] * Gr[j] for j in range(m)), R(0)))
+    return names, eqs
+
+
+def phc_text(names: list[str], eqs: list[Any]) -> str:
+    """PHCpack input: the number of equations, then one polynomial per line ending in ``;``
+    (``i`` is the imaginary unit, exponents written ``E``)."""
+    lines = [str(len(eqs))]
+    for e in eqs:
+        terms = []
+        for mon, c in e.terms():
+            z = complex(c)
+            t = f"({z.real:+.17e}{z.imag:+.17e}*i)".replace("e", "E")
+            for n, p in zip(names, mon, strict=True):
+                t += f"*{n}" if p == 1 else (f"*{n}^{p}" if p > 1 else "")
+            terms.append(t)
+        lines.append(" + ".join(terms) + ";")
+    return "\n".join(lines) + "\n"
+
+
+_NUM = r"[-+]?\d\.\d+E[-+]\d+"
+
+
+def parse_phc(text: str, names: list[str]) -> list[dict[str, Any]]:
+    """Solutions of the last ``THE SOLUTIONS`` list of a phc output file: values of the
+    variables, residual ``res``, ``rco`` and phc's label (``complex regular``, ...)."""
+    at = text.rfind("THE SOLUTIONS")
+    if at < 0:
+        return []
+    sols: list[dict[str, Any]] = []
+    cur: dict[str, Any] = {}
+    for line in text[at:].splitlines():
+        mv = re.match(rf"\s*(\w+)\s*:\s*({_NUM})\s+({_NUM})\s*$", line)
+        if mv and mv.group(1) in names:
+            cur.setdefault("x", {})[mv.group(1)] = complex(float(mv.group(2)),
+                                                           float(mv.group(3)))
+        me = re.match(rf"==\s*err\s*:\s*({_NUM}|\S+)\s*=\s*rco\s*:\s*(\S+)\s*=\s*res\s*:"
+                      rf"\s*(\S+)\s*=\s*(.*?)\s*==", line.strip())
+        if me:
+            cur["rco"], cur["res"], cur["label"] = float(me.group(2)), float(me.group(3)), \
+                me.group(4)
+            sols.append(cur)
+            cur = {}
+    return sols
+
+
+@dataclass(frozen=True)
+class Slices:
+    """The chart of the gauge fixing: sizes and cumulative strides of the layers with
+    ``k_i >= 2``, slice normals ``a`` and complement bases ``B`` (the attributes of
+    ``lcn.homotopy``'s chart, so either can be passed)."""
+
+    sizes: tuple[int, ...]
+    strides: tuple[int, ...]
+    a: tuple[np.ndarray, ...]
+    B: tuple[np.ndarray, ...]
+
+
+def phc_functions(ch: Slices, sol: dict[str, Any]) -> np.ndarray:
+    """The function ``lam mu(w)`` of one phc solution (independent of the slices)."""
+    x = sol["x"]
+    v = np.ones(1, dtype=complex)
+    for i, (ki, Si) in enumerate(zip(ch.sizes, ch.strides, strict=True)):
+        z = np.array([x[f"z{i + 1}x{j}"] for j in range(ki - 1)])
+        w = ch.a[i] + ch.B[i] @ z
+        up = np.zeros((ki - 1) * Si + 1, dtype=complex)
+        up[::Si] = w
+        v = np.convolve(v, up)
+    return x["lam"] * v
+
+
+@dataclass
+class PhcRun:
+    seconds: float
+    finished: bool
+    listed: int  # solutions in phc's final list
+    regular: int  # of those, labelled regular
+    matched: int  # distinct certified solutions of ours that phc found
+
+
+def run_phc(arch: Architecture, data: Dataset, ours_functions: np.ndarray, ch: Slices,
+            limit: float) -> PhcRun:
+    gf = gram_form(arch, data)
+    names, eqs = gauge_fixed_system(ch.sizes, ch.strides, gf.G, gf.u, list(ch.a), list(ch.B))
+    with tempfile.TemporaryDirectory() as tmp:
+        inp, out = Path(tmp) / "sys.phc", Path(tmp) / "sys.out"
+        inp.write_text(phc_text(names, eqs))
+        t0 = time.perf_counter()
+        try:
+            subprocess.run(["phc", "-b", str(inp), str(out)], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=limit, check=False, cwd=tmp)
+        except subprocess.TimeoutExpired:
+            return PhcRun(time.perf_counter() - t0, False, 0, 0, 0)
+        seconds = time.perf_counter() - t0
+        sols = parse_phc(out.read_text() if out.exists() else "", names)
+    good = [s for s in sols if len(s.get("x", {})) == len(names)]
+    regular = sum("regular" in s["label"] for s in good)
+    fs = np.array([phc_functions(ch, s) for s in good]).reshape(-1, arch.degree + 1)
+    matched = 0
+    for f in ours_functions:
+        if fs.size and np.min(np.linalg.norm(fs - f, axis=1)) <= MATCH_RTOL * np.linalg.norm(f):
+            matched += 1
+    return PhcRun(seconds, True, len(good), regular, matched)
+
+
+def own_slices(arch: Architecture, seed: int) -> Slices:
+    """Random real unit normals and orthonormal complements (the recipe of the chart)."""
+    rng = np.random.default_rng(seed)
+    active = [i for i, k in enumerate(arch.k) if k >= 2]
+    a_s, B_s = [], []
+    for i in active:
+        a = rng.standard_normal(arch.k[i])
+        a /= np.linalg.norm(a)
+        a_s.append(a)
+        B_s.append(null_space(a[None, :]))
+    return Slices(tuple(arch.k[i] for i in active), tuple(arch.S[i] for i in active),
+                  tuple(a_s), tuple(B_s))
+
+
+# -- our side ----------------------------------------------------------------------------------
+
+def datasets_for(arch: Architecture, n: int, seed0: int) -> list[Dataset]:
+    return [gaussian_dataset(arch, N=arch.degree + 1, seed=seed0 + i) for i in range(n)]
+
+
+def slices_of(res: Any, arch: Architecture, seed: int) -> list[np.ndarray]:
+    """The affine slices our solver used when its result says so, else random complex ones
+    (the solutions' functions do not depend on the slices)."""
+    got = getattr(res, "slices", None)
+    if got is not None:
+        return [np.asarray(a, dtype=complex) for a in got]
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(ki) + 1j * rng.standard_normal(ki) for ki in arch.k]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="10 datasets, 1 phc dataset, 10^3 throughput, no (3,3,3)")
+    ap.add_argument("--datasets", type=int, default=100, help="datasets per case (ours)")
+    ap.add_argument("--big-datasets", type=int, default=2, help="datasets of (3,3,3) (ours)")
+    ap.add_argument("--phc-datasets", type=int, default=3, help="datasets per case (phc)")
+    ap.add_argument("--phc-limit", type=float, default=120.0,
+                    help="seconds one phc run may take (it is stopped then)")
+    ap.add_argument("--throughput", type=int, default=10_000,
+                    help="datasets of k=(3,2) s=(2,1) for the datasets/second figure")
+    ap.add_argument("--no-big", action="store_true", help="skip k=(3,3,3) s=(2,2,1)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    if args.quick:
+        args.datasets, args.phc_datasets, args.throughput, args.no_big = 10, 1, 1000, True
+    have_phc = shutil.which("phc") is not None
+    print("lcn.critical_sets (batched, torch complex128) vs PHCpack phc -b (one thread) on the "
+          "same gauge-fixed square systems; Gaussian data, N = d+1 samples")
+    if not have_phc:
+        print("phc: SKIPPED (PHCpack's 'phc' is not on PATH; Debian package phcpack) -- "
+              "only our figures are printed")
+    rows = []
+    head = (f"{'architecture':<20}{'ed':>6}{'start s':>9}{'ours s/ds':>11}{'certified':>11}"
+            f"{'phc s/ds':>10}{'phc found':>11}{'phc reg':>9}{'ratio':>9}")
+    print(head)
+    for k, s in CASES:
+        big = (k, s) == BIG
+        if big and args.no_big:
+            continue
+        arch = Architecture(k, s)
+        n = args.big_datasets if big else args.datasets
+        data = datasets_for(arch, n, args.seed)
+        with tempfile.TemporaryDirectory() as cache:
+            t0 = time.perf_counter()
+            first = critical_sets(arch, data[:1], cache_dir=cache, classify=False)
+            t_first = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            res = critical_sets(arch, data, cache_dir=cache, classify=False)
+            t_ours = (time.perf_counter() - t0) / n
+        t_start = max(t_first - t_ours, 0.0)
+        cert = sum(r.certified_complete for r in res)
+        phc_cell, found_cell, reg_cell, ratio_cell = "skipped", "-", "-", "-"
+        if have_phc:
+            runs = [run_phc(arch, data[i], res[i].functions, slices_of(first[0], arch, i),
+                            args.phc_limit) for i in range(min(args.phc_datasets, n))]
+            done = [r for r in runs if r.finished]
+            if done:
+                t_phc = sum(r.seconds for r in done) / len(done)
+                phc_cell = f"{t_phc:.2f}"
+                found_cell = "/".join(str(r.matched) for r in done)
+                reg_cell = "/".join(str(r.regular) for r in done)
+                ratio_cell = f"{t_phc / t_ours:.0f}x"
+            else:
+                phc_cell = f">{args.phc_limit:.0f}"
+                found_cell = "unfinished"
+                ratio_cell = f">{args.phc_limit / t_ours:.0f}x"
+        rows.append((arch, ratio_cell))
+        print(f"{str(arch):<20}{arch.ed_degree:>6}{t_start:>9.2f}{t_ours:>11.4f}"
+              f"{cert:>6}/{n:<4}{phc_cell:>10}{found_cell:>11}{reg_cell:>9}{ratio_cell:>9}")
+        sys.stdout.flush()
+    print("start s: the first call less one dataset (monodromy start instance, built once per "
+          "architecture and cached); ours s/ds: batched call / datasets; phc found: certified "
+          "solutions of ours that phc found, per phc dataset; phc reg: phc's 'regular' label")
+    arch = Architecture((3, 2), (2, 1))
+    data = datasets_for(arch, args.throughput, args.seed + 10**6)
+    with tempfile.TemporaryDirectory() as cache:
+        critical_sets(arch, data[:1], cache_dir=cache, classify=False)
+        t0 = time.perf_counter()
+        res = critical_sets(arch, data, cache_dir=cache, classify=False)
+        dt = time.perf_counter() - t0
+    cert = sum(r.certified_complete for r in res)
+    print(f"throughput {arch}: {args.throughput} datasets in {dt:.1f} s = "
+          f"{args.throughput / dt:.0f} datasets/s ({args.throughput * arch.ed_degree / dt:.0f} "
+          f"paths/s), certified complete {cert}/{args.throughput}")
+    for arch, ratio in rows:
+        print(f"speed-up over phc -b, {arch}: {ratio}")
+
+
+if __name__ == "__main__":
+    main()
