@@ -7,17 +7,22 @@ entry points:
 * :mod:`lcn.forms`: binary forms as coefficient vectors (float, exact, SymPy);
 * :mod:`lcn.parametrization`: the map ``mu``, convolution matrices, Jacobian, torch interop;
 * :mod:`lcn.geometry`: membership, factorization, singular/boundary points, nearest points;
-* :mod:`lcn.training`: batched training and critical points (imports torch when used).
+* :mod:`lcn.training`: batched training and critical points (imports torch when used);
+* :mod:`lcn.homotopy`: all critical points, certified (:func:`critical_set`).
 
 ``import lcn`` does not import torch.
 """
 
 from lcn import errors, forms
 from lcn.architecture import Architecture
+from lcn.homotopy import CriticalSet, critical_set, critical_sets
 from lcn.parametrization import conv_matrix, jacobian, mu, network_matrix
 
 __all__ = [
     "Architecture",
+    "CriticalSet",
+    "critical_set",
+    "critical_sets",
     "conv_matrix",
     "errors",
     "forms",
