@@ -46,7 +46,7 @@ from lcn.homotopy.track import OK, STATUS, TrackOptions, track
 from lcn.homotopy.zero import zero_counts
 from lcn.parametrization import balance_layers, join_params
 from lcn.training import Dataset, GramForm, gram_form
-from lcn.training.backend import torch_setup
+from lcn.training.backend import fixed_threads, torch_setup
 
 __all__ = ["DEFAULT_MAX_PATHS", "critical_set", "critical_sets"]
 
@@ -59,6 +59,7 @@ RANK_RTOL = 1e-10
 
 #: Most paths tracked in one torch batch.
 BATCH_PATHS = 20000
+DEBUG = False
 
 
 def critical_set(arch: Any, data: Dataset | GramForm, **kwargs: Any) -> CriticalSet:
@@ -95,7 +96,10 @@ def critical_sets(arch: Any, data: Sequence[Dataset | GramForm], *,
     grams = [_checked_gram(arch, d, i) for i, d in enumerate(data)]
     chart = make_chart(arch, seed)
     system = CriticalSystem(chart, dev)
-    with torch.no_grad():
+    # one intra-op thread on the CPU: the batched ops are small, and threading them costs more
+    # in synchronization than it gains (lcn.training.backend.small_op_threads)
+    threads = 1 if dev.type == "cpu" else torch.get_num_threads()
+    with torch.no_grad(), fixed_threads(torch, threads):
         start = cached_start(system, chart, seed, "critical", ed, cache_dir)
         ends, status = _track_all(system, start.x, start.p, grams, seed, TrackOptions())
         zeros, zero_note = zero_counts(chart, [gf.G @ gf.u / (_n(gf.G) * _n(gf.u))
@@ -108,7 +112,7 @@ def critical_sets(arch: Any, data: Sequence[Dataset | GramForm], *,
         paths = start.count
         if len(roots) < ed:
             # a second run with a new gamma and tighter steps; certified roots are merged
-            with torch.no_grad():
+            with torch.no_grad(), fixed_threads(torch, threads):
                 e2, s2 = _track_all(system, start.x, start.p, [gf], seed + 7919 * (i + 1),
                                     TrackOptions(h_max=0.02, beta=1e-5))
             more, notes2 = _certified(chart, gf, e2[0], s2[0])
@@ -167,8 +171,11 @@ def _track_all(system: CriticalSystem, X0: np.ndarray, p0: np.ndarray,
         P0 = torch.as_tensor(p0, dtype=c, device=dev).expand(N * D, -1)
         P1 = torch.as_tensor(np.repeat(T, N, axis=0), dtype=c, device=dev)
         gam = torch.as_tensor(np.repeat(gammas[s:s + per], N), dtype=c, device=dev)
-        xe, st, _ = track(system, X, P0, P1, gam, options)
+        xe, st, nsteps = track(system, X, P0, P1, gam, options)
         xe_, st_ = xe.cpu().numpy(), st.cpu().numpy()
+        if DEBUG:
+            print("steps", np.percentile(nsteps.cpu().numpy(), [50, 90, 99, 99.9, 100]),
+                  np.bincount(st_, minlength=4))
         for d in range(D):
             x = xe_[d * N:(d + 1) * N].copy()
             x[:, -1] *= _n(grams[s + d].u)

@@ -271,11 +271,11 @@ def newton_sweep(system: Any, p: np.ndarray, count: int, rng: np.random.Generato
                         device=dev)
     P = torch.as_tensor(p, dtype=torch.complex128, device=dev).expand(count, -1)
     for _ in range(iters):
-        F, J = system.evaluate(x, P)
+        F, J, _ = system.evaluate(x, P)
         d, info = torch.linalg.solve_ex(J, -F[..., None])
         x = x + torch.nan_to_num(d[..., 0]) * (info == 0)[:, None]
         x = torch.where(torch.isfinite(x), x, torch.zeros_like(x))
-    F, J = system.evaluate(x, P)
+    F, J, _ = system.evaluate(x, P)
     d, info = torch.linalg.solve_ex(J, -F[..., None])
     step = d[..., 0].abs().amax(1)
     size = x.abs().amax(1)

@@ -13,12 +13,14 @@ the systems are linear in ``p``, ``dF/dt = s'(t) F(x; p_1 - p_0)`` with
 Per step, for every path still running (finished paths leave the batch):
 
 * predictor: classical RK4 on ``dx/dt = -F_x^{-1} dF/dt``;
-* corrector: three Newton steps at ``t + h``; the step is accepted when the first Newton
+* corrector: two Newton steps at ``t + h``; the step is accepted when the first Newton
   correction is below ``beta (1 + |x|)`` (the prediction was close: no jump to a neighbouring
-  path) and each correction is at most a tenth of the previous one (the quadratic convergence
-  of a start inside the basin; up to ``1e-13 (1 + |x|)`` of rounding);
-* step size: doubled after an accepted step whose first correction was far below ``beta``
-  (else times 1.25), halved after a rejected one, at most ``h_max``.
+  path) and the second is at most a tenth of the first (the quadratic convergence of a start
+  inside the basin; up to ``1e-13 (1 + |x|)`` of rounding);
+* step size: the first correction estimates the predictor's local error (``O(h^5)``), so the
+  next step is ``h (0.8 / ratio)^(1/5)`` with ``ratio = |d_1| / (beta (1 + |x|))``, between
+  ``h / 2`` and ``2 h`` after an accepted step (at most ``h_max``), between ``h / 5`` and
+  ``h / 2`` after a rejected one.
 
 A path ends with status :data:`OK` at ``t = 1`` (after three more Newton steps there),
 :data:`DIVERGED` when ``|x|_inf`` exceeds ``x_max`` (a root going to infinity: special data),
@@ -83,18 +85,32 @@ def track(system: Any, x0: Any, p0: Any, p1: Any, gamma: Any,
     steps = torch.zeros(N, dtype=torch.int64, device=dev)
     dp_all = p1 - p0
     idx = torch.arange(N, device=dev)
+    moving = hasattr(system, "recenter")
+    if moving:
+        W0, Bs = system.fixed_charts()
+        charts = ([w.expand(N, -1).clone() for w in W0],
+                  [B.expand(N, -1, -1).clone() for B in Bs])
     while idx.numel():
         xa, ta, ha = x[idx], t[idx], h[idx]
         P0, dP, ga = p0[idx], dp_all[idx], gamma[idx]
         dt = torch.minimum(ha, 1 - ta)
+        ch: Any = None
+        if moving:
+            xa, ch = system.recenter(xa, ([w[idx] for w in charts[0]],
+                                          [B[idx] for B in charts[1]]))
+            for j in range(len(ch[0])):
+                charts[0][j][idx] = ch[0][j]
+                charts[1][j][idx] = ch[1][j]
+            x[idx] = xa
 
-        def velocity(xx: Any, tt: Any, P0: Any = P0, dP: Any = dP, ga: Any = ga
-                     ) -> tuple[Any, Any]:
+        def velocity(xx: Any, tt: Any, P0: Any = P0, dP: Any = dP, ga: Any = ga,
+                     ch: Any = ch) -> tuple[Any, Any]:
             s, ds = _s(torch, tt.to(ga.dtype), ga)
-            _, Jx = system.evaluate(xx, P0 + s[:, None] * dP)
-            Ft = system.residual(xx, dP) * ds[:, None]
-            v, ok = _solve(torch, Jx, -Ft)
-            return v, ok
+            if ch is None:
+                _, Jx, Fd = system.evaluate(xx, P0 + s[:, None] * dP, dP)
+            else:
+                _, Jx, Fd = system.evaluate(xx, P0 + s[:, None] * dP, dP, ch)
+            return _solve(torch, Jx, -Fd * ds[:, None])
 
         dtc = dt.to(xa.dtype)[:, None]
         k1, ok1 = velocity(xa, ta)
@@ -107,23 +123,26 @@ def track(system: Any, x0: Any, p0: Any, p1: Any, gamma: Any,
         p = P0 + s1[:, None] * dP
         good = ok1 & ok2 & ok3 & ok4
         nrm = []
-        for _ in range(3):
-            F, Jx = system.evaluate(xp, p)
+        for _ in range(2):
+            F, Jx, _ = (system.evaluate(xp, p) if ch is None else
+                        system.evaluate(xp, p, None, ch))
             d, ok = _solve(torch, Jx, -F)
             good &= ok
             xp = xp + d
             nrm.append(_norm(d))
         scale = 1 + _norm(xp)
-        d1, d2, d3 = nrm
+        d1, d2 = nrm
         finite = torch.isfinite(xp.real).all(1) & torch.isfinite(xp.imag).all(1)
         tiny = 1e-13 * scale
-        acc = (good & finite & (d1 <= opt.beta * scale) & (d2 <= 0.1 * d1 + tiny)
-               & (d3 <= 0.1 * d2 + tiny))
-        # accepted: advance; rejected: halve
+        tol = opt.beta * scale
+        acc = good & finite & (d1 <= tol) & (d2 <= 0.1 * d1 + tiny)
+        # the first correction estimates the predictor's local error, O(h^5) for RK4
+        ratio = torch.nan_to_num((d1 + tiny) / tol, nan=1e6, posinf=1e6)
+        fac = 0.8 * ratio.clamp(min=1e-10) ** -0.2
+        hn = torch.where(acc, torch.clamp(ha * fac.clamp(0.5, 2.0), max=opt.h_max),
+                         ha * fac.clamp(0.2, 0.5))
         x[idx] = torch.where(acc[:, None], xp, xa)
         t[idx] = torch.where(acc, t1, ta)
-        grow = torch.where(d1 <= 0.01 * opt.beta * scale, 2.0, 1.25)
-        hn = torch.where(acc, torch.clamp(ha * grow, max=opt.h_max), ha * 0.5)
         h[idx] = hn
         steps[idx] += 1
         st = torch.full_like(idx, RUNNING)
@@ -133,12 +152,14 @@ def track(system: Any, x0: Any, p0: Any, p1: Any, gamma: Any,
         st = torch.where((st == RUNNING) & (steps[idx] >= opt.max_steps), MAX_STEPS, st)
         status[idx] = st
         idx = idx[st == RUNNING]
+    if moving:
+        x = system.to_fixed(x, charts)
     done = status == OK
     if bool(done.any()):
         sel = torch.nonzero(done)[:, 0]
         xs = x[sel]
         for _ in range(3):
-            F, Jx = system.evaluate(xs, p1[sel])
+            F, Jx, _ = system.evaluate(xs, p1[sel])
             d, ok = _solve(torch, Jx, -F)
             xs = torch.where(ok[:, None], xs + d, xs)
         x[sel] = xs
