@@ -25,25 +25,32 @@ Usage: ``python bench/bench_critical_set.py [--quick] [--datasets N] [--phc-data
 
 from __future__ import annotations
 
-import argparse
-import re
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+import os
 
-import numpy as np
-from sympy import CC
-from sympy.polys.rings import ring
+# one thread on both sides (phc -b runs one): the work done, robust to a shared machine
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from lcn import Architecture
-from lcn.homotopy import critical_sets
-from lcn.homotopy.chart import make_chart
-from lcn.training import Dataset, gaussian_dataset, gram_form
+import argparse  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+from sympy import CC  # noqa: E402
+from sympy.polys.rings import ring  # noqa: E402
+
+from lcn import Architecture  # noqa: E402
+from lcn.homotopy import critical_sets  # noqa: E402
+from lcn.homotopy.chart import make_chart  # noqa: E402
+from lcn.training import Dataset, gaussian_dataset, gram_form  # noqa: E402
 
 CASES = [((3, 2), (2, 1)), ((3, 3), (2, 1)), ((2, 2, 2), (2, 2, 1)), ((3, 3, 3), (2, 2, 1))]
 #: The large case: fewer datasets on both sides (2385 paths each).
@@ -235,8 +242,9 @@ def main() -> None:
     if args.quick:
         args.datasets, args.phc_datasets, args.throughput, args.no_big = 10, 1, 1000, True
     have_phc = shutil.which("phc") is not None
-    print("lcn.critical_sets (batched, torch complex128) vs PHCpack phc -b (one thread) on the "
-          "same gauge-fixed square systems; Gaussian data, N = d+1 samples")
+    print("lcn.critical_sets (batched, torch complex128, one thread) vs PHCpack phc -b (one "
+          "thread) on the same gauge-fixed square systems; Gaussian data, N = d+1 samples; "
+          "wall times")
     if not have_phc:
         print("phc: SKIPPED (PHCpack's 'phc' is not on PATH; Debian package phcpack) -- "
               "only our figures are printed")
