@@ -13,7 +13,7 @@ from lcn._validate import MAX_SEED
 from lcn.architecture import Architecture
 from lcn.cli import _app
 from lcn.cli._app import app, console, err_console, handle_errors, parse_arch, print_json
-from lcn.errors import LCNError, OptionError
+from lcn.errors import ArchitectureError, LCNError, OptionError
 from lcn.homotopy import DEFAULT_MAX_PATHS, CriticalSet, critical_set
 from lcn.training import Dataset, gaussian_dataset, load_dataset
 
@@ -28,6 +28,11 @@ MAX_POINT_ROWS = 200
 MAX_SAMPLES = 10**8
 #: Largest ``--n-out``.
 MAX_N_OUT = 10**6
+#: Largest end-to-end filter size ``d + 1`` solved from the command line: the certification
+#: evaluates the ``(d+1) x (d+1)`` Gram matrix in ball arithmetic at every root, which takes
+#: about a minute at ``d + 1 = 200`` on two CPU cores (``k=(3,3) s=(100,1)``), and far longer
+#: beyond (a single layer of 2000 taps does not finish in an hour).
+MAX_TAPS = 128
 
 
 def _flag_of(argument: str, from_file: bool) -> str:
@@ -171,6 +176,11 @@ def critical_cmd(
     critical point: filters, function, loss, category, morse_index).
     """
     arch = parse_arch(k, s)
+    if arch.filter_size > MAX_TAPS:
+        raise ArchitectureError("k", f"gives an end-to-end filter of {arch.filter_size} taps; "
+                                f"lcn critical solves up to {MAX_TAPS} (the certification "
+                                "cost grows with the square of the taps); use smaller "
+                                "filters or strides")
     dataset = read_data(arch, data, seed, N, n_out)
     with _flags_named(data is not None):
         paths = arch.ed_degree
