@@ -248,6 +248,7 @@ def _certify_one(sys: AcbSystem, row: np.ndarray, precisions: tuple[int, ...]) -
     if not np.all(np.isfinite(row)):
         return bad
     x = [acb(float(v.real), float(v.imag)) for v in row]
+    fallback: Certified | None = None
     for bits in precisions:
         with flint.ctx.workprec(bits):
             x = [_mid(v) for v in x]
@@ -260,14 +261,21 @@ def _certify_one(sys: AcbSystem, row: np.ndarray, precisions: tuple[int, ...]) -
             radii = [max(1e3 * step, tiny), max(1e6 * step, tiny * 2**8),
                      scale * 2.0 ** (-bits / 2)]
             maybe_real = im <= 1e3 * max(step, tiny)
+            if maybe_real:
+                for r in radii:
+                    if _krawczyk(sys, x, r, real=True):
+                        return _done(x, r, True, bits)
             for r in radii:
-                if maybe_real and _krawczyk(sys, x, r, real=True):
-                    return _done(x, r, True, bits)
                 if _krawczyk(sys, x, r, real=False):
                     # non-real certified iff some coordinate's box avoids Im = 0
-                    nonreal = any(abs(float(v.imag.mid())) > r for v in x)
-                    return _done(x, r, False if nonreal else None, bits)
-    return bad
+                    if any(abs(float(v.imag.mid())) > r for v in x):
+                        return _done(x, r, False, bits)
+                    # a root whose box meets the real subspace: realness undecided at this
+                    # precision; a higher one may certify it real
+                    if fallback is None:
+                        fallback = _done(x, r, None, bits)
+                    break
+    return fallback if fallback is not None else bad
 
 
 def _done(x: list[Any], r: float, real: bool | None, bits: int) -> Certified:

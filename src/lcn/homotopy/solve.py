@@ -184,15 +184,28 @@ def _track_all(system: CriticalSystem, X0: np.ndarray, p0: np.ndarray,
     return ends, stats
 
 
-def _overlap(a: Certified, b: Certified) -> bool:
-    return bool(np.all(np.abs(a.center - b.center) <= a.radius + b.radius))
+def _overlap(a: Certified, C: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """Which of the boxes (centres ``C`` ``(K, n)``, radii ``R`` ``(K, n)``) may meet box
+    ``a``: boxes are rectangles ``mid +- r`` in the real and the imaginary part of every
+    coordinate, so two are disjoint iff one coordinate's real or imaginary intervals are
+    (with a margin for the rounding of the differences)."""
+    d = C - a.center
+    lim = (R + a.radius) * (1 + 1e-9) + 1e-300
+    return np.all((np.abs(d.real) <= lim) & (np.abs(d.imag) <= lim), axis=1)
 
 
 def _union(roots: list[Certified], more: list[Certified]) -> list[Certified]:
+    """``roots`` plus the boxes of ``more`` disjoint from every box kept so far."""
     out = list(roots)
+    n = more[0].center.shape[0] if more else 0
+    C = np.array([r.center for r in out]).reshape(len(out), n)
+    R = np.array([r.radius for r in out]).reshape(len(out), n)
     for r in more:
-        if not any(_overlap(r, q) for q in out):
-            out.append(r)
+        if C.shape[0] and bool(_overlap(r, C, R).any()):
+            continue
+        out.append(r)
+        C = np.concatenate([C, r.center[None]])
+        R = np.concatenate([R, r.radius[None]])
     return out
 
 
@@ -210,6 +223,9 @@ def _certified(chart: Chart, gf: GramForm, X: np.ndarray, st: np.ndarray
             parts.append(f"{cnt} paths {name}")
     if len(certs) - len(good):
         parts.append(f"{len(certs) - len(good)} endpoints failed the Krawczyk test")
+    undecided = sum(c.real is None for c in good)
+    if undecided:
+        parts.append(f"{undecided} roots of undecided realness (counted as non-real)")
     if len(good) - len(distinct):
         parts.append(f"{len(good) - len(distinct)} duplicate endpoints (path jumping)")
     return distinct, ", ".join(parts) if parts else "all paths certified"
@@ -249,6 +265,11 @@ def _result(arch: Architecture, chart: Chart, gf: GramForm, roots: list[Certifie
             f"{chart.seed}): each root unique and nonsingular in its box, boxes pairwise "
             "disjoint, realness by conjugation-invariant boxes; complete when the count equals "
             "ed_degree (bound on nonsingular roots for data off the discriminant)")
+    undecided = sum(r.real is None for r in roots)
+    if undecided:
+        cert += (f"; realness undecided for {undecided} roots (their boxes meet the real "
+                 "subspace but no conjugation-invariant box passed at 212 bits): counted as "
+                 "non-real")
     if zero_note:
         cert += "; " + zero_note
     return CriticalSet(

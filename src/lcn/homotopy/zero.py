@@ -13,6 +13,10 @@ layers independently). With ``n_j = sum_{i != j} (k_i - 1)`` unknowns:
   ``k_j! / prod_{i != j} (k_i - 1)!``; they are solved numerically here (the same monodromy
   and parameter homotopy as the main system, :class:`~lcn.homotopy.system.ZeroSystem`).
 
+Example: ``k=(2,2,2)`` (any strides) has 6 such points, two for each choice of the zero layer
+(two bilinear equations on ``P^1 x P^1``); MATH.md and issue 9 said "two", which is the count
+for one zero layer (checked by a Groebner basis in ``tests/homotopy/test_exact.py``).
+
 Two or more zero layers make every gradient vanish; for ``L >= 3`` layers that set is
 positive-dimensional, for ``L = 2`` it is the origin. Neither is counted here (the origin is a
 critical point of every architecture with ``L >= 2``).
