@@ -186,7 +186,8 @@ def critical_cmd(
         paths = arch.ed_degree
         # the status line is drawn on stderr, and only on a terminal (never in --json stdout)
         with err_console.status(f"tracking {paths} paths for {arch} (ED degree {paths}) and "
-                                "certifying the endpoints ..."):
+                                "certifying the endpoints (the first run of an architecture "
+                                "also builds its cached start solutions) ..."):
             res = critical_set(arch, dataset, max_paths=max_paths, device=device,
                                cache_dir=cache_dir)
     if as_json:
