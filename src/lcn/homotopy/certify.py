@@ -204,26 +204,40 @@ def _newton(sys: AcbSystem, x: list[Any], iters: int) -> tuple[list[Any], float]
     return x, step
 
 
-def _krawczyk(sys: AcbSystem, xm: list[Any], r: float, real: bool) -> bool:
+def _prepare(sys: AcbSystem, xm: list[Any], real: bool) -> tuple[Any, ...] | None:
+    """What Krawczyk's test needs at the centre, for any radius: the centre (real parts for a
+    conjugation-invariant box), ``F(x~)`` as balls, ``Y = mid(F'(x~))^{-1}`` (midpoints: any
+    ``Y`` is valid) and the size of the Newton step ``|Y F(x~)|``."""
     n = len(xm)
     if real:
         xm = [acb(v.real.mid()) for v in xm]
-    X = [acb(arb(v.real.mid(), r), arb(v.imag.mid(), r)) for v in xm]
     Fm, Jm = sys.evaluate(xm)
     assert Jm is not None
     Jmid = acb_mat([[_mid(Jm[i, j]) for j in range(n)] for i in range(n)])
     try:
         Yb = Jmid.inv()
     except (ZeroDivisionError, ValueError):
-        return False
+        return None
     Y = acb_mat([[_mid(Yb[i, j]) for j in range(n)] for i in range(n)])
+    YF = Y * Fm
+    step = max(float(abs(YF[i, 0]).mid()) + float(abs(YF[i, 0]).rad()) for i in range(n))
+    if not np.isfinite(step):
+        return None
+    return xm, YF, Y, step
+
+
+def _krawczyk(sys: AcbSystem, pre: tuple[Any, ...], r: float) -> bool:
+    """Krawczyk's test on the box of radius ``r`` around the prepared centre."""
+    xm, YF, Y, _ = pre
+    n = len(xm)
+    X = [acb(arb(v.real.mid(), r), arb(v.imag.mid(), r)) for v in xm]
     _, JX = sys.evaluate(X)
     assert JX is not None
     eye = acb_mat(n, n)
     for i in range(n):
         eye[i, i] = acb(1)
     D = acb_mat([[X[i] - xm[i]] for i in range(n)])
-    K = acb_mat([[xm[i]] for i in range(n)]) - Y * Fm + (eye - Y * JX) * D
+    K = acb_mat([[xm[i]] for i in range(n)]) - YF + (eye - Y * JX) * D
     for i in range(n):
         if not X[i].contains_interior(K[i, 0]):
             return False
@@ -249,24 +263,33 @@ def _certify_one(sys: AcbSystem, row: np.ndarray, precisions: tuple[int, ...]) -
         return bad
     x = [acb(float(v.real), float(v.imag)) for v in row]
     fallback: Certified | None = None
-    for bits in precisions:
+    for level, bits in enumerate(precisions):
         with flint.ctx.workprec(bits):
             x = [_mid(v) for v in x]
-            x, step = _newton(sys, x, 8)
-            if not np.isfinite(step):
-                continue
             scale = 1 + max(float(abs(v).mid()) for v in x)
-            im = max(float(abs(v.imag).mid()) for v in x)
             tiny = scale * 2.0 ** (-bits + 8)
+            # the tracker's endpoints are Newton-polished in float64: at the first precision
+            # refine only when the Newton step says so
+            pre = _prepare(sys, x, False) if level == 0 else None
+            if pre is None or pre[3] > 1e-10 * scale:
+                x, step = _newton(sys, x, 8)
+                if not np.isfinite(step):
+                    continue
+                pre = _prepare(sys, x, False)
+                if pre is None:
+                    continue
+            step = pre[3]
+            im = max(float(abs(v.imag).mid()) for v in x)
             radii = [max(1e3 * step, tiny), max(1e6 * step, tiny * 2**8),
                      scale * 2.0 ** (-bits / 2)]
-            maybe_real = im <= 1e3 * max(step, tiny)
-            if maybe_real:
-                for r in radii:
-                    if _krawczyk(sys, x, r, real=True):
-                        return _done(x, r, True, bits)
+            if im <= 1e3 * max(step, tiny):
+                pre_r = _prepare(sys, x, True)
+                if pre_r is not None:
+                    for r in radii:
+                        if r > pre_r[3] and _krawczyk(sys, pre_r, r):
+                            return _done(pre_r[0], r, True, bits)
             for r in radii:
-                if _krawczyk(sys, x, r, real=False):
+                if r > step and _krawczyk(sys, pre, r):
                     # non-real certified iff some coordinate's box avoids Im = 0
                     if any(abs(float(v.imag.mid())) > r for v in x):
                         return _done(x, r, False, bits)

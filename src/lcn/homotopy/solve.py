@@ -59,7 +59,6 @@ RANK_RTOL = 1e-10
 
 #: Most paths tracked in one torch batch.
 BATCH_PATHS = 20000
-DEBUG = False
 
 
 def critical_set(arch: Any, data: Dataset | GramForm, **kwargs: Any) -> CriticalSet:
@@ -171,11 +170,8 @@ def _track_all(system: CriticalSystem, X0: np.ndarray, p0: np.ndarray,
         P0 = torch.as_tensor(p0, dtype=c, device=dev).expand(N * D, -1)
         P1 = torch.as_tensor(np.repeat(T, N, axis=0), dtype=c, device=dev)
         gam = torch.as_tensor(np.repeat(gammas[s:s + per], N), dtype=c, device=dev)
-        xe, st, nsteps = track(system, X, P0, P1, gam, options)
+        xe, st, _ = track(system, X, P0, P1, gam, options)
         xe_, st_ = xe.cpu().numpy(), st.cpu().numpy()
-        if DEBUG:
-            print("steps", np.percentile(nsteps.cpu().numpy(), [50, 90, 99, 99.9, 100]),
-                  np.bincount(st_, minlength=4))
         for d in range(D):
             x = xe_[d * N:(d + 1) * N].copy()
             x[:, -1] *= _n(grams[s + d].u)

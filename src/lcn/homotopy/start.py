@@ -15,6 +15,13 @@ permute the roots, so the sets grow until they reach the known generic count ``t
 (:attr:`lcn.Architecture.ed_degree`). When a round finds nothing new an edge is added; after
 ``stall`` rounds without progress the search stops and the shortfall is reported.
 
+The incidence variety ``{(x, p) : F(x; p) = 0}`` can be *reducible*: for layers in one
+stride-one block (equal ``S_i``), critical points whose layers share roots (e.g. ``w_1 ~ w_2``
+for ``k=(2,2)`` stride one: 4 of the 6 roots) form their own components, which monodromy from
+a generic root never reaches. So whenever a round brings nothing new, the start node is also
+seeded by a Newton sweep from random points (:func:`newton_sweep`), which hits every component
+with positive probability; monodromy then completes each component.
+
 Cache (:func:`cached_start`): one ``.npz`` per (architecture, slice seed, system, format
 version) under ``cache_dir`` (default ``$LCN_CACHE_DIR`` or ``~/.cache/lcn/homotopy``), written
 atomically (temporary file, then ``os.replace``). A file is used only when it carries our
@@ -37,7 +44,7 @@ import numpy as np
 from lcn.homotopy.track import OK, TrackOptions, track
 
 __all__ = ["CACHE_VERSION", "StartSet", "cache_path", "cached_start", "default_cache_dir",
-           "full_start", "monodromy", "pattern_points"]
+           "full_start", "monodromy", "newton_sweep"]
 
 #: Format version of the cache files; part of the file name.
 CACHE_VERSION = 1
@@ -134,64 +141,6 @@ def _merge(known: list[np.ndarray], new: np.ndarray, tol: float = 1e-6) -> list[
                 continue
         out.append(row)
         K = np.concatenate([K, row[None]], axis=0)
-    return out
-
-
-def _patterns(d: tuple[int, ...]) -> list[list[tuple[int, ...]]]:
-    """Multisets of nonzero 0/1 vectors summing to ``d`` (root-sharing patterns of a block of
-    layers of degrees ``d``), the all-unit-vector (generic) pattern excluded."""
-    r = len(d)
-    vecs = sorted((v for v in np.ndindex(*([2] * r)) if any(v)), reverse=True)
-    out: list[list[tuple[int, ...]]] = []
-
-    def rec(rest: tuple[int, ...], start: int, acc: list[tuple[int, ...]]) -> None:
-        if not any(rest):
-            if any(sum(v) >= 2 for v in acc):
-                out.append(list(acc))
-            return
-        for i in range(start, len(vecs)):
-            v = vecs[i]
-            if all(vi <= ri for vi, ri in zip(v, rest, strict=True)):
-                acc.append(v)
-                rec(tuple(ri - vi for ri, vi in zip(rest, v, strict=True)), i, acc)
-                acc.pop()
-            if len(out) > 500:
-                return
-
-    rec(d, 0, [])
-    return out
-
-
-def pattern_points(chart: Any, rng: np.random.Generator, limit: int = 64) -> list[np.ndarray]:
-    """Chart points whose layers in one block of equal cumulative stride share roots (one per
-    sharing pattern, :func:`_patterns`): the critical points with shared roots form their own
-    components of the incidence variety (the rank of ``d mu`` drops there by as much as the
-    dimension), which monodromy from a generic start never reaches."""
-    sizes, S = chart.sizes, chart.strides
-    blocks: dict[int, list[int]] = {}
-    for j, s in enumerate(S):
-        blocks.setdefault(s, []).append(j)
-    out: list[np.ndarray] = []
-    for members in blocks.values():
-        if len(members) < 2:
-            continue
-        for pat in _patterns(tuple(sizes[j] - 1 for j in members)):
-            ws = [_cplx(rng, k) for k in sizes]
-            for j in members:
-                ws[j] = np.ones(1, np.complex128)
-            for v in pat:
-                form = _cplx(rng, 2)
-                for pos, j in enumerate(members):
-                    if v[pos]:
-                        ws[j] = np.convolve(ws[j], form)
-            z = []
-            for j, w in enumerate(ws):
-                w = w / (chart.a[j] @ w)
-                z.append(chart.B[j].T @ w)
-            z.append(_cplx(rng, 1))
-            out.append(np.concatenate(z))
-            if len(out) >= limit:
-                return out
     return out
 
 
