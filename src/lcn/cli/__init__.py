@@ -16,6 +16,7 @@ from lcn.cli._interrupts import quiet_interrupts
 _restore = quiet_interrupts()
 
 from lcn.cli import (  # noqa: E402
+    critical,
     describe,
     equations,
     eval,
@@ -32,6 +33,7 @@ _restore()
 
 __all__ = [
     "app",
+    "critical",
     "describe",
     "describe_table",
     "equations",
