@@ -25,6 +25,7 @@ from lcn.architecture import Architecture
 from lcn.cli import app
 from lcn.errors import ConfigError
 from lcn.experiment import store as store_mod
+from lcn.experiment import summary as summary_mod
 from lcn.experiment import worker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -735,3 +736,15 @@ def test_hash_covers_data_file_bytes_but_not_gaussian_configs(tmp_path: Path) ->
     data.unlink()
     summary = ex.summarize(store)
     assert summary.warnings == [] and summary.config.hash == first.hash
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    ('N = 3', "N < d+1"),
+    ('N = 3\nn_out = 2', "N < d+1"),
+    ('target = "planted"', "planted target without noise"),
+])
+def test_reduced_lcn_outside_the_theorem_says_which_hypothesis_fails(data: str,
+                                                                      why: str) -> None:
+    spec = parse(BASE.replace("[training]", f"[data]\n{data}\n[training]")).architectures[0]
+    assert spec.lcn is not None and spec.lcn.is_reduced and not spec.theorem_applies
+    assert summary_mod._why_not_theorem(spec).startswith(why)

@@ -16,7 +16,7 @@ import numpy as np
 
 from lcn import homotopy
 from lcn.architecture import Architecture
-from lcn.errors import LCNError
+from lcn.errors import DataError
 from lcn.training import GramForm
 
 __all__ = ["Census", "solve_censuses"]
@@ -37,15 +37,9 @@ class Census:
             return np.zeros((0, 0))
         return np.asarray(cs.real_params, dtype=np.float64)
 
-    @property
-    def real_losses(self) -> np.ndarray:
-        cs = self.critical_set
-        if cs is None:
-            return np.zeros(0)
-        return np.asarray(cs.losses)[np.asarray(cs.is_real, dtype=bool)].real.astype(np.float64)
 
 
-def _row(arch: Architecture, cs: Any) -> dict[str, Any]:
+def _row(cs: Any) -> dict[str, Any]:
     return {
         "ed_degree": int(cs.ed_degree), "complex_count": int(cs.complex_count),
         "real_count": int(cs.real_count),
@@ -56,7 +50,7 @@ def _row(arch: Architecture, cs: Any) -> dict[str, Any]:
     }
 
 
-def _refused(arch: Architecture, exc: LCNError) -> dict[str, Any]:
+def _refused(arch: Architecture, exc: DataError) -> dict[str, Any]:
     return {
         "ed_degree": int(arch.ed_degree), "complex_count": 0, "real_count": 0,
         "zero_count": None, "certified_complete": 0, "missing": int(arch.ed_degree),
@@ -74,8 +68,8 @@ def solve_censuses(arch: Architecture, grams: Sequence[GramForm], *, max_paths: 
     try:
         sets = homotopy.critical_sets(arch, list(grams), max_paths=max_paths, seed=seed,
                                       device=device, classify=False)
-        return [Census(cs, _row(arch, cs)) for cs in sets]
-    except LCNError as exc:
+        return [Census(cs, _row(cs)) for cs in sets]
+    except DataError as exc:
         if len(grams) == 1:
             return [Census(None, _refused(arch, exc))]
     out = []
@@ -83,7 +77,7 @@ def solve_censuses(arch: Architecture, grams: Sequence[GramForm], *, max_paths: 
         try:
             cs = homotopy.critical_set(arch, g, max_paths=max_paths, seed=seed, device=device,
                                        classify=False)
-            out.append(Census(cs, _row(arch, cs)))
-        except LCNError as exc:
+            out.append(Census(cs, _row(cs)))
+        except DataError as exc:
             out.append(Census(None, _refused(arch, exc)))
     return out

@@ -33,7 +33,7 @@ from lcn.experiment.config import (
 )
 from lcn.experiment.plan import Chunk
 
-__all__ = ["CENSUS_COLUMNS", "POINT_METHODS", "SOURCES", "STORE_FORMAT", "TASKS",
+__all__ = ["CENSUS_COLUMNS", "SOURCES", "STORE_FORMAT", "TASKS",
            "UNCONVERGED", "Store", "StoreError"]
 
 STORE_FORMAT = "lcn-experiment-store 1"
@@ -93,10 +93,6 @@ _CP_COLUMNS = (
     *_COMMON_COLUMNS, ("point", "INTEGER NOT NULL"), ("starts", "INTEGER"), ("hits", "INTEGER"),
     ("method", "TEXT"),
 )
-#: Values of ``critical_points.method``: ``newton`` (a distinct point of the local search),
-#: ``homotopy`` (a real point of the complete certified critical set), ``singular`` (an exact
-#: critical point on a singular component of ``M``, for rank-deficient data).
-POINT_METHODS = ("newton", "homotopy", "singular")
 #: Columns of ``censuses``: one row per dataset solved by the homotopy (the fields of
 #: ``lcn.homotopy.CriticalSet`` that are counts, verdicts and texts).
 CENSUS_COLUMNS = (

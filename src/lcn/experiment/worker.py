@@ -182,7 +182,9 @@ class _Runner:
         census row per dataset."""
         arch = self.arch(spec)
         grams = [self.dataset(spec, j)[0] for j in chunk.datasets]
-        found = solve_censuses(arch, grams, max_paths=self.config.max_paths, seed=seed,
+        # the method was resolved against search.max_paths when the plan was made; the cap is
+        # not part of a store's recorded config, so a resumed store must not re-apply it
+        found = solve_censuses(arch, grams, max_paths=arch.ed_degree, seed=seed,
                                device=self.config.device)
         thetas, ds, losses, points, censuses = [], [], [], [], []
         for j, gram, cen in zip(chunk.datasets, grams, found, strict=True):
