@@ -8,21 +8,18 @@ entry points:
 * :mod:`lcn.parametrization`: the map ``mu``, convolution matrices, Jacobian, torch interop;
 * :mod:`lcn.geometry`: membership, factorization, singular/boundary points, nearest points;
 * :mod:`lcn.training`: batched training and critical points (imports torch when used);
-* :mod:`lcn.homotopy`: all critical points, certified (:func:`critical_set`).
+* :mod:`lcn.homotopy`: all critical points, certified (``critical_set``; not imported by
+  ``import lcn``, which stays light).
 
 ``import lcn`` does not import torch.
 """
 
 from lcn import errors, forms
 from lcn.architecture import Architecture
-from lcn.homotopy import CriticalSet, critical_set, critical_sets
 from lcn.parametrization import conv_matrix, jacobian, mu, network_matrix
 
 __all__ = [
     "Architecture",
-    "CriticalSet",
-    "critical_set",
-    "critical_sets",
     "conv_matrix",
     "errors",
     "forms",

@@ -8,6 +8,8 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh cache directory: the monodromy runs once per architecture and session."""
-    return tmp_path_factory.mktemp("homotopy-cache")
+def cache(request: pytest.FixtureRequest) -> Path:
+    """The suite's start-solution cache (pytest's cache folder, as tests/conftest.py sets
+    ``LCN_CACHE_DIR``): the monodromy runs once per architecture and machine. Cold starts and
+    corrupt caches are tested with their own ``tmp_path`` (test_errors)."""
+    return Path(request.config.cache.mkdir("lcn-homotopy"))

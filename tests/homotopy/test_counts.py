@@ -16,7 +16,13 @@ import pytest
 
 from lcn import Architecture
 from lcn.homotopy import critical_set, critical_sets
-from lcn.training import gaussian_dataset
+from lcn.training import (
+    function,
+    gaussian_dataset,
+    gram_form,
+    loss,
+    relative_gradient_norm,
+)
 
 #: (k, s, ed_degree from the formula, checked below against Architecture.ed_degree)
 ARCHS = [
@@ -47,15 +53,21 @@ SLOW_ARCHS = [
 
 def _check(k: tuple[int, ...], s: tuple[int, ...], cache: Path, seed: int) -> None:
     arch = Architecture(k, s)
-    res = critical_set(arch, gaussian_dataset(arch, N=3 * arch.filter_size, seed=seed),
-                       cache_dir=cache)
+    data = gaussian_dataset(arch, N=3 * arch.filter_size, seed=seed)
+    res = critical_set(arch, data, cache_dir=cache)
     assert res.ed_degree == arch.ed_degree
     assert res.complex_count == arch.ed_degree, res.reason
     assert res.certified_complete and res.missing == 0 and res.reason == ""
-    assert res.real_count == int(res.is_real.sum()) == res.real_params.shape[0]
-    assert res.functions.shape == (arch.ed_degree, arch.filter_size)
-    # real points have real losses >= the unconstrained minimum c
-    assert np.all(res.losses[res.is_real].real >= 0)
+    # the real points' parameters, losses and functions agree with lcn.training's own
+    # evaluation of L and mu, and they are critical there
+    gf = gram_form(arch, data)
+    th = res.real_params
+    np.testing.assert_allclose(loss(arch, gf, th), res.losses[res.is_real].real,
+                               rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(function(arch, th), res.functions[res.is_real].real,
+                               rtol=1e-8, atol=1e-10)
+    assert np.all(relative_gradient_norm(arch, gf, th) < 1e-8)
+    assert np.all(res.losses[res.is_real].real >= gf.c - 1e-12 * (1 + gf.c))
 
 
 @pytest.mark.parametrize(("k", "s"), ARCHS, ids=[f"k{k}-s{s}" for k, s in ARCHS])

@@ -24,6 +24,7 @@ from lcn.homotopy.track import TrackOptions
 from lcn.training import (
     GramForm,
     critical_points,
+    function,
     gaussian_dataset,
     gram_form,
     relative_gradient_norm,
@@ -55,19 +56,9 @@ def test_contains_local_search_and_descent(k: tuple[int, ...], s: tuple[int, ...
     tr = train(arch, data, runs=24, steps=1500, seed=3)
     ends = tr.params[tr.converged]
     assert len(ends) > 0
-    from lcn import mu
-
-    for v in mu(arch, [ends[:, a:b] for a, b in _cuts(arch)]):
+    for v in function(arch, ends):
         if np.linalg.norm(v) > 1e-6 * unorm:
             assert _in_set(v, real_f), f"gradient-descent point {v} missing"
-
-
-def _cuts(arch: Architecture) -> list[tuple[int, int]]:
-    out, acc = [], 0
-    for k in arch.k:
-        out.append((acc, acc + k))
-        acc += k
-    return out
 
 
 def _grad_on_box(arch: Architecture, chart: object, G: np.ndarray, u: np.ndarray,

@@ -34,7 +34,7 @@ from flint import acb, acb_mat, acb_poly, arb
 
 from lcn.homotopy.chart import Chart
 
-__all__ = ["Certified", "PRECISIONS", "certify_roots", "eval_acb"]
+__all__ = ["Certified", "PRECISIONS", "certify_roots"]
 
 #: Working precisions (bits) tried in turn.
 PRECISIONS = (53, 106, 212)
@@ -45,16 +45,13 @@ class Certified:
     """One root: ``ok`` (Krawczyk passed), ``center`` (complex128, the box midpoint rounded),
     ``radius`` (float64 per coordinate, covering the box *and* the rounding of its midpoint),
     ``real`` (``True``: certified real, ``False``: certified non-real, ``None``: undecided or
-    not certified), ``bits`` (precision that passed, 0 if none), ``mid``: the exact box
-    midpoint as acb values (for re-evaluation), ``rad``: its exact radius (arb)."""
+    not certified), ``bits`` (precision that passed, 0 if none)."""
 
     ok: bool
     center: np.ndarray
     radius: np.ndarray
     real: bool | None
     bits: int
-    mid: tuple[Any, ...] = ()
-    rad: Any = None
 
 
 class AcbSystem:
@@ -173,11 +170,6 @@ class AcbSystem:
                 J[nz, i] = Fz[i, 0] + lam * JGmu[i, 0]  # type: ignore[index]
         J[nz, nz] = (muM.transpose() * Gmu)[0, 0]
         return F, J
-
-
-def eval_acb(chart: Chart, G: np.ndarray, u: np.ndarray, x: list[Any]) -> tuple[Any, Any]:
-    """``F(x)`` and ``F'(x)`` of the chart system in acb (a convenience for tests)."""
-    return AcbSystem(chart, G, u).evaluate(x)
 
 
 def _mid(v: Any) -> Any:
@@ -308,4 +300,4 @@ def _done(x: list[Any], r: float, real: bool | None, bits: int) -> Certified:
     # the float centre differs from the exact midpoint by at most one ulp per part
     radius = np.array([r + 2 * np.spacing(abs(c.real)) + 2 * np.spacing(abs(c.imag))
                        for c in center]) * (1 + 1e-12)
-    return Certified(True, center, radius, real, bits, tuple(x), arb(r))
+    return Certified(True, center, radius, real, bits)

@@ -101,7 +101,7 @@ def critical_sets(arch: Any, data: Sequence[Dataset | GramForm], *,
     with torch.no_grad(), fixed_threads(torch, threads):
         start = cached_start(system, chart, seed, "critical", ed, cache_dir)
         ends, status = _track_all(system, start.x, start.p, grams, seed, TrackOptions())
-        zeros, zero_note = zero_counts(chart, [gf.G @ gf.u / (_n(gf.G) * _n(gf.u))
+        zeros, zero_note = zero_counts(chart, [gf.G @ gf.u / (gf.norm * _unorm(gf))
                                                for gf in grams], seed, cache_dir, dev)
     t_track = time.perf_counter() - t0
     out = []
@@ -126,8 +126,8 @@ def critical_sets(arch: Any, data: Sequence[Dataset | GramForm], *,
     return out
 
 
-def _n(a: np.ndarray) -> float:
-    return float(np.linalg.norm(a, 2))
+def _unorm(gf: GramForm) -> float:
+    return float(np.linalg.norm(gf.u))
 
 
 def _checked_gram(arch: Architecture, d: Any, i: int) -> GramForm:
@@ -157,8 +157,8 @@ def _track_all(system: CriticalSystem, X0: np.ndarray, p0: np.ndarray,
     rng = np.random.default_rng([seed, 61])
     targets = []
     for gf in grams:
-        G = gf.G / _n(gf.G)
-        u = gf.u / _n(gf.u)
+        G = gf.G / gf.norm  # ||G||_2 (GramForm.norm)
+        u = gf.u / _unorm(gf)
         targets.append(np.concatenate([G.reshape(-1), G @ u]))
     gammas = np.exp(2j * math.pi * rng.random(len(grams)))
     per = max(1, BATCH_PATHS // max(N, 1))
@@ -174,7 +174,7 @@ def _track_all(system: CriticalSystem, X0: np.ndarray, p0: np.ndarray,
         xe_, st_ = xe.cpu().numpy(), st.cpu().numpy()
         for d in range(D):
             x = xe_[d * N:(d + 1) * N].copy()
-            x[:, -1] *= _n(grams[s + d].u)
+            x[:, -1] *= _unorm(grams[s + d])
             ends.append(x)
             stats.append(st_[d * N:(d + 1) * N])
     return ends, stats

@@ -394,7 +394,3 @@ class ZeroSystem(_Multilinear):
             J[:, :, o:o + k] = T @ self.B[c]
         return F, J, (None if dp is None else self.residual(x, dp))
 
-
-def to_numpy(t: Any) -> np.ndarray:
-    """A torch tensor as a NumPy array on the host."""
-    return t.detach().cpu().numpy()
