@@ -528,6 +528,11 @@ def test_cli_nearest_json_and_errors() -> None:
     data = json.loads(out.output)
     assert data["distance"] < 1e-12
     assert any(isinstance(v, list) for w in data["filters"] for v in w)  # complex: [re, im]
+    # the complex layer filters multiply out to the point: P1(x, y) P2(x^2, y^2)
+    w1, w2 = ([complex(*v) if isinstance(v, list) else v for v in w] for w in data["filters"])
+    up2 = np.zeros(2 * len(w2) - 1, dtype=complex)
+    up2[::2] = w2
+    assert np.allclose(np.convolve(w1, up2), data["point"], atol=1e-10)
     out = runner.invoke(app, ["nearest", "--k", "3,2", "--s", "2,1", "--filter", "1,2,3"])
     assert out.exit_code == 2 and "--filter" in out.output
     out = runner.invoke(app, ["nearest", "--k", "3,2", "--s", "2,1", "--filter", "1,2,3,4,5"])
@@ -872,7 +877,7 @@ def test_cli_member_float_branch() -> None:
     out = runner.invoke(app, [*base, "--filter", "1,0,0,0,-4", "--float", "--json"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
-    assert data["category"] == "singular" and data["component"] == [0, 2]
+    assert data["classification"] == "singular" and data["singular_component"] == [0, 2]
     assert data["tol"] == 1e-8 and data["candidates"] == ["singular"]
     arch = Architecture((3, 2), (2, 1))
     assert np.allclose(mu(arch, [np.array(w) for w in data["nearest"]["filters"]]),
@@ -880,7 +885,7 @@ def test_cli_member_float_branch() -> None:
     # --tol alone selects the float branch; a perturbation far above it is outside
     out = runner.invoke(app, [*base, "--filter", "1,1e-4,0,0,-4", "--tol", "1e-9", "--json"])
     data = json.loads(out.output)
-    assert data["category"] == "outside" and data["tol"] == 1e-9
+    assert data["classification"] == "outside" and data["tol"] == 1e-9
     out = runner.invoke(app, [*base, "--filter", "1,0,0,-4", "--float"])
     assert out.exit_code == 2 and "--filter" in out.output
     out = runner.invoke(app, [*base, "--filter", "1,0,0,0,-4", "--tol", "2"])

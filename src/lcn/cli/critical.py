@@ -120,9 +120,7 @@ def render(res: CriticalSet) -> None:
     """The tables of ``lcn critical``, drawn from ``res.to_json()``: counts and certificate,
     then the real critical points, then the verdict in one line."""
     out = res.to_json()
-    rows = [(key, out[key]) for key in SUMMARY_KEYS if key in out]
-    rows += [(key, v) for key, v in out.items()
-             if key not in SUMMARY_KEYS and key != "points" and not isinstance(v, list | dict)]
+    rows = [(key, out[key]) for key in SUMMARY_KEYS]
     console.print(_app.kv_table(f"critical points of the squared loss, {res.arch}", rows))
     if out.get("points"):
         console.print(points_table(out, f"real critical points ({len(out['points'])}, "

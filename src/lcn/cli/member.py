@@ -45,10 +45,10 @@ def member(
     Exact or float: the filter is exact unless --float or --tol is given (the entries are
     strings either way, so the flag decides). The float branch (lcn.geometry.classify) decides
     within the relative tolerance --tol (default 1e-8) and may answer "undecided" with the
-    categories in play; its JSON is Classification.to_json() (category, component,
-    candidates, tol, distance to M (relative), residual of the snapping, root_tolerance,
-    i_s_degrees, in_closure, real_roots, multiplicities, component_distances) with a key
-    nearest = NearestResult.to_json() (the nearest point of M and its layer filters).
+    categories in play; its JSON is Classification.to_json() (classification,
+    singular_component, candidates, tol, distance to M (relative), residual of the snapping,
+    root_tolerance, i_s_degrees, in_closure, real_roots, multiplicities, component_distances)
+    with a key nearest = NearestResult.to_json() (the nearest point of M and its layer filters).
 
     Exact arithmetic: integers, fractions (1/3) and decimals (0.25, read as the fraction they
     spell). Prints whether the filter is in the Zariski closure (a complex sparse
@@ -82,7 +82,7 @@ def _member_float(arch: Architecture, filter_text: str, tol: float, as_json: boo
     if c.category == "undecided":
         rows.append(("candidates", ", ".join(c.candidates)))
     rows += [
-        ("singular component", out["component"]),
+        ("singular component", out["singular_component"]),
         ("distance to M (relative)", f"{c.distance:.3g}"),
         ("in closure (snapped)", c.in_closure),
         ("deg I_S per reduced layer", list(c.i_s_degrees)),

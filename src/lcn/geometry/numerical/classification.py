@@ -68,10 +68,12 @@ class Classification:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict of every field (tuples as lists; ``component_distances`` as a list
-        of ``{"component": [...], "distance": x}``)."""
+        of ``{"component": [...], "distance": x}``). ``category`` and ``component`` are written
+        under the keys of the exact answer, ``Membership.to_json()``: ``classification`` and
+        ``singular_component``, so both branches of ``lcn member --json`` read alike."""
         return {
-            "category": self.category,
-            "component": None if self.component is None else list(self.component),
+            "classification": self.category,
+            "singular_component": None if self.component is None else list(self.component),
             "candidates": list(self.candidates),
             "tol": self.tol,
             "distance": self.distance,
