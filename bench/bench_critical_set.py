@@ -1,5 +1,5 @@
-"""Benchmark of lcn.critical_sets (all critical points, certified) against PHCpack's blackbox
-solver ``phc -b`` on the same gauge-fixed square systems.
+"""Benchmark of lcn.homotopy.critical_sets (all critical points, certified) against PHCpack's
+blackbox solver ``phc -b`` on the same gauge-fixed square systems.
 
 The baseline is what a practitioner runs to get *all* critical points: PHCpack's blackbox
 (polyhedral homotopy, one thread) on the square polynomial system of MATH.md 8 gauge-fixed as
@@ -54,7 +54,7 @@ from sympy.polys.rings import ring  # noqa: E402
 
 from lcn import Architecture  # noqa: E402
 from lcn.homotopy import critical_sets  # noqa: E402
-from lcn.homotopy.chart import make_chart  # noqa: E402
+from lcn.homotopy.chart import Chart, make_chart  # noqa: E402
 from lcn.homotopy.solve import RANK_RTOL  # noqa: E402
 from lcn.training import Dataset, gaussian_dataset, gram_form  # noqa: E402
 
@@ -156,19 +156,7 @@ def parse_phc(text: str, names: list[str]) -> list[dict[str, Any]]:
     return sols
 
 
-@dataclass(frozen=True)
-class Slices:
-    """The chart of the gauge fixing: sizes and cumulative strides of the layers with
-    ``k_i >= 2``, slice normals ``a`` and complement bases ``B`` (the attributes of
-    ``lcn.homotopy``'s chart, so either can be passed)."""
-
-    sizes: tuple[int, ...]
-    strides: tuple[int, ...]
-    a: tuple[np.ndarray, ...]
-    B: tuple[np.ndarray, ...]
-
-
-def phc_functions(ch: Slices, sol: dict[str, Any]) -> np.ndarray:
+def phc_functions(ch: Chart, sol: dict[str, Any]) -> np.ndarray:
     """The function ``lam mu(w)`` of one phc solution (independent of the slices)."""
     x = sol["x"]
     v = np.ones(1, dtype=complex)
@@ -188,9 +176,10 @@ class PhcRun:
     listed: int  # solutions in phc's final list
     regular: int  # of those, labelled regular
     matched: int  # distinct certified solutions of ours that phc found
+    unmatched: int  # phc's regular solutions with lam != 0 that match none of ours
 
 
-def run_phc(arch: Architecture, data: Dataset, ours_functions: np.ndarray, ch: Slices,
+def run_phc(arch: Architecture, data: Dataset, ours_functions: np.ndarray, ch: Chart,
             limit: float) -> PhcRun:
     gf = gram_form(arch, data)
     names, eqs = gauge_fixed_system(ch.sizes, ch.strides, gf.G, gf.u, list(ch.a), list(ch.B))
@@ -203,24 +192,22 @@ def run_phc(arch: Architecture, data: Dataset, ours_functions: np.ndarray, ch: S
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            timeout=limit, check=False, cwd=tmp)
         except subprocess.TimeoutExpired:
-            return PhcRun(time.perf_counter() - t0, False, 0, 0, 0)
+            return PhcRun(time.perf_counter() - t0, False, 0, 0, 0, 0)
         seconds = time.perf_counter() - t0
         sols = parse_phc(out.read_text() if out.exists() else "", names)
     good = [s for s in sols if len(s.get("x", {})) == len(names)]
     regular = sum("regular" in s["label"] for s in good)
     fs = np.array([phc_functions(ch, s) for s in good]).reshape(-1, arch.degree + 1)
-    matched = 0
-    for f in ours_functions:
-        if fs.size and np.min(np.linalg.norm(fs - f, axis=1)) <= MATCH_RTOL * np.linalg.norm(f):
-            matched += 1
-    return PhcRun(seconds, True, len(good), regular, matched)
+    def near(f: np.ndarray, pool: np.ndarray) -> bool:
+        return bool(pool.size) and bool(
+            np.min(np.linalg.norm(pool - f, axis=1)) <= MATCH_RTOL * np.linalg.norm(f))
 
-
-def chart_slices(arch: Architecture, seed: int = 0) -> Slices:
-    """The slices of our solver's chart (``lcn.homotopy.chart.make_chart``, the seed
-    ``critical_sets`` uses): phc solves the very same square system."""
-    ch = make_chart(arch, seed)
-    return Slices(ch.sizes, ch.strides, tuple(ch.a), tuple(ch.B))
+    matched = sum(near(f, fs) for f in ours_functions)
+    # the other direction: a regular phc root that is none of ours would be one we missed
+    reg = [f for f, s in zip(fs, good, strict=True)
+           if "regular" in s["label"] and abs(s["x"]["lam"]) > 1e-8]
+    unmatched = sum(not near(f, np.asarray(ours_functions)) for f in reg)
+    return PhcRun(seconds, True, len(good), regular, matched, unmatched)
 
 
 # -- our side ----------------------------------------------------------------------------------
@@ -266,15 +253,16 @@ def main() -> None:
     if args.quick:
         args.datasets, args.phc_datasets, args.throughput, args.no_big = 10, 1, 1000, True
     have_phc = shutil.which("phc") is not None
-    print("lcn.critical_sets (batched, torch complex128, one thread) vs PHCpack phc -b (one "
-          "thread) on the same gauge-fixed square systems; Gaussian data, N = d+1 samples; "
+    print("lcn.homotopy.critical_sets (batched, torch complex128, one thread) vs PHCpack phc -b "
+          "(one thread) on the same gauge-fixed square systems; Gaussian data, N = d+1 samples; "
           "wall times")
     if not have_phc:
         print("phc: SKIPPED (PHCpack's 'phc' is not on PATH; Debian package phcpack) -- "
               "only our figures are printed")
     rows = []
     head = (f"{'architecture':<20}{'ed':>6}{'start s':>9}{'ours s/ds':>11}{'certified':>11}"
-            f"{'phc s/ds':>10}{'phc found':>11}{'phc reg':>9}{'ratio':>9}")
+            f"{'phc s/ds':>10}{'phc found':>11}{'phc reg':>9}{'phc new':>8}{'ratio':>8}"
+            f"{'+start':>8}{'1 ds':>8}")
     print(head)
     chosen = None if args.cases is None else {int(c) for c in args.cases.split(",")}
     for c, (k, s) in enumerate(CASES):
@@ -289,34 +277,48 @@ def main() -> None:
             critical_sets(arch, data[:1], cache_dir=cache, classify=False)
             t1 = time.perf_counter()
             critical_sets(arch, data[:1], cache_dir=cache, classify=False)
-            t_start = max(2 * t1 - t0 - time.perf_counter(), 0.0)  # fresh less cached
+            t_one = time.perf_counter() - t1  # one dataset alone, start system cached
+            t_start = max(t1 - t0 - t_one, 0.0)  # fresh less cached
             t0 = time.perf_counter()
             res = critical_sets(arch, data, cache_dir=cache, classify=False)
             t_ours = (time.perf_counter() - t0) / n
         cert = sum(r.certified_complete for r in res)
-        phc_cell, found_cell, reg_cell, ratio_cell = "skipped", "-", "-", "-"
+        phc_cell, found_cell, reg_cell, new_cell = "skipped", "-", "-", "-"
+        ratio_cell = start_cell = one_cell = "-"
         if have_phc:
-            runs = [run_phc(arch, data[i], res[i].functions, chart_slices(arch),
-                            args.phc_limit) for i in range(min(args.phc_datasets, n))]
+            chart = make_chart(arch, 0)  # the seed critical_sets uses: the very same system
+            runs = []
+            for i in range(min(args.phc_datasets, n)):
+                runs.append(run_phc(arch, data[i], res[i].functions, chart, args.phc_limit))
+                if not runs[-1].finished:
+                    break  # the next datasets would time out alike
             done = [r for r in runs if r.finished]
             if done:
                 t_phc = sum(r.seconds for r in done) / len(done)
                 phc_cell = f"{t_phc:.2f}"
                 found_cell = "/".join(str(r.matched) for r in done)
                 reg_cell = "/".join(str(r.regular) for r in done)
-                ratio_cell = f"{t_phc / t_ours:.0f}x"
+                new_cell = "/".join(str(r.unmatched) for r in done)
             else:
+                t_phc = args.phc_limit
                 phc_cell = f">{args.phc_limit:.0f}"
                 found_cell = "unfinished"
-                ratio_cell = f">{args.phc_limit / t_ours:.0f}x"
+            gt = "" if done else ">"
+            ratio_cell = f"{gt}{t_phc / t_ours:.0f}x"
+            start_cell = f"{gt}{t_phc / (t_ours + t_start / n):.0f}x"
+            one_cell = f"{gt}{t_phc / t_one:.0f}x"
         rows.append((arch, ratio_cell))
         print(f"{str(arch):<20}{arch.ed_degree:>6}{t_start:>9.2f}{t_ours:>11.4f}"
-              f"{cert:>6}/{n:<4}{phc_cell:>10}{found_cell:>11}{reg_cell:>9}{ratio_cell:>9}")
+              f"{cert:>6}/{n:<4}{phc_cell:>10}{found_cell:>11}{reg_cell:>9}{new_cell:>8}"
+              f"{ratio_cell:>8}{start_cell:>8}{one_cell:>8}")
         sys.stdout.flush()
     print("start s: a first call on one dataset less a second one (the monodromy start "
           "instance, built once per "
           "architecture and cached); ours s/ds: batched call / datasets; phc found: certified "
-          "solutions of ours that phc found, per phc dataset; phc reg: phc's 'regular' label")
+          "solutions of ours that phc found, per phc dataset; phc reg: phc's 'regular' label; "
+          "phc new: phc's regular roots that are none of ours (a root we missed); ratio: phc "
+          "s/ds over ours; +start: with our start instance spread over the batch; 1 ds: "
+          "against one dataset solved alone (cached start), like phc")
     if args.throughput <= 0:
         return _ratios(rows)
     arch = Architecture((3, 2), (2, 1))
