@@ -27,6 +27,7 @@ from lcn.experiment.plan import Chunk, derive_seed
 from lcn.experiment.singular import exact_singular_points
 from lcn.experiment.store import CLASS_FIELDS, UNCONVERGED, Store, StoreError
 from lcn.parametrization import split_params
+from lcn.training.loss import metrics
 
 __all__ = ["HOMOTOPY_SEED", "ChunkResult", "chunk_seed", "commit", "run_chunk"]
 
@@ -164,12 +165,12 @@ class _Runner:
         if spec.gram_rank_deficient:
             sing = exact_singular_points(arch, gram).params
             if len(sing):
+                fig = metrics(training.model_for(arch), [gram], sing)
                 theta = np.concatenate([np.asarray(theta).reshape(n, -1), sing])
-                loss = np.concatenate([loss, training.loss(arch, gram, sing)])
+                loss = np.concatenate([loss, fig["loss"]])
                 conv = np.concatenate([conv, np.ones(len(sing), dtype=bool)])
-                gn = np.concatenate([gn, np.linalg.norm(training.gradient(arch, gram, sing),
-                                                        axis=-1)])
-                rgn = np.concatenate([rgn, training.relative_gradient_norm(arch, gram, sing)])
+                gn = np.concatenate([gn, fig["grad_norm"]])
+                rgn = np.concatenate([rgn, fig["rel"]])
                 hits += [None] * len(sing)
                 methods += ["singular"] * len(sing)
                 starts += [None] * len(sing)
@@ -186,28 +187,25 @@ class _Runner:
         # not part of a store's recorded config, so a resumed store must not re-apply it
         found = solve_censuses(arch, grams, max_paths=arch.ed_degree, seed=seed,
                                device=self.config.device)
-        thetas, ds, losses, points, censuses = [], [], [], [], []
-        for j, gram, cen in zip(chunk.datasets, grams, found, strict=True):
+        thetas, ds, points, censuses = [], [], [], []
+        for j, cen in zip(chunk.datasets, found, strict=True):
             censuses.append({"arch": spec.name, "dataset": j, **cen.row})
             th = cen.real_params.reshape(-1, arch.parameters)
             thetas.append(th)
             ds += [j] * len(th)
             points += list(range(len(th)))
-            # the loss of the classified real point, recomputed from its filters (the
-            # solver's complex value agrees to rounding)
-            losses.append(training.loss(arch, gram, th) if len(th) else np.zeros(0))
         theta = np.concatenate(thetas) if thetas else np.zeros((0, arch.parameters))
-        gn = np.zeros(len(ds))
-        rgn = np.zeros(len(ds))
-        for j, gram in zip(chunk.datasets, grams, strict=True):
-            idx = [i for i, d in enumerate(ds) if d == j]
-            if idx:
-                gn[idx] = np.linalg.norm(training.gradient(arch, gram, theta[idx]), axis=-1)
-                rgn[idx] = training.relative_gradient_norm(arch, gram, theta[idx])
         n = len(ds)
+        # loss and gradient of the classified real points, recomputed from their filters in
+        # float64 (the solver's complex values agree to rounding), each on its own dataset
+        by_ds = dict(zip(chunk.datasets, grams, strict=True))
+        if n:
+            fig = metrics(training.model_for(arch), [by_ds[d] for d in ds], theta)
+            loss, gn, rgn = fig["loss"], fig["grad_norm"], fig["rel"]
+        else:
+            loss, gn, rgn = np.zeros(0), np.zeros(0), np.zeros(0)
         extra: dict[str, list[Any]] = {"point": points, "starts": [None] * n,
                                        "hits": [None] * n, "method": ["homotopy"] * n}
-        loss = np.concatenate(losses) if losses else np.zeros(0)
         # certified solutions are critical points: converged by construction
         return _Points(theta, ds, loss, np.ones(n, dtype=bool), gn, rgn, extra, 0,
                        tuple(censuses))
