@@ -2,7 +2,10 @@
 (b) a torch ``Conv1d`` stack applied to delta inputs, and the two strong baselines of issue
 14: (c) a NumPy tap loop in ``(taps, runs)`` layout and (d) a one-thread torch ``addcmul_``
 tap loop in the same layout (both given their layout for free: inputs transposed before the
-clock starts), plus (e) a numba kernel when numba is installed; all measured in this run.
+clock starts), plus (e) a practitioner's numba kernel (a per-run loop, ``parallel=True``); all
+measured in this run. ``lcn.mu`` runs its compiled kernel (:mod:`lcn._mu_kernel`) on as many
+threads as the machine has (2 here, like (e)); the column ``mu 1thr`` is the same on one thread,
+the fair comparison with the one-thread baselines (c) and (d).
 
     python bench/bench_mu.py [--batch 100000] [--quick]
 
@@ -21,7 +24,7 @@ import argparse
 import numpy as np
 from timing import best_time
 
-from lcn import Architecture, mu, network_matrix
+from lcn import Architecture, mu, network_matrix, parametrization
 
 CASES = [
     Architecture((5, 5, 5), (2, 2, 1)),
@@ -82,7 +85,7 @@ def torch_tap_loop(a: Architecture, wsT: list) -> object:
 
 
 def numba_kernel() -> object | None:
-    """(e): a compiled per-run loop, when numba is installed (it is not a dependency)."""
+    """(e): a compiled per-run loop (numba is a dependency of lcn; None if it is missing)."""
     try:
         import numba
     except ImportError:
@@ -112,6 +115,16 @@ def numba_kernel() -> object | None:
     return kernel
 
 
+def one_thread_mu(a: Architecture, fs: list[np.ndarray]) -> np.ndarray:
+    """``lcn.mu`` with its thread pool cut to one worker (the same kernel, one core)."""
+    old, oldex = parametrization._WORKERS, parametrization._executor
+    parametrization._WORKERS, parametrization._executor = 1, None
+    try:
+        return mu(a, fs)
+    finally:
+        parametrization._WORKERS, parametrization._executor = old, oldex
+
+
 def main() -> None:
     import torch
 
@@ -125,7 +138,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     threads = torch.get_num_threads()
     print(f"batch = {args.batch} parameter sets, float64, torch threads = {threads}")
-    header = f"{'architecture':34s} {'mu [s]':>8s} {'dense':>8s} {'x':>6s} {'conv':>8s} {'x':>6s}"
+    header = (f"{'architecture':34s} {'mu [s]':>8s} {'mu 1thr':>8s} {'dense':>8s} {'x':>6s} "
+              f"{'conv':>8s} {'x':>6s}")
     print(header + f" {'convT':>8s} {'x':>6s} {'np-tap':>8s} {'x':>6s} {'addcmul':>8s} {'x':>6s}"
           f" {'numba':>8s} {'x':>6s}")
     nb = numba_kernel()
@@ -135,6 +149,7 @@ def main() -> None:
         # NumPy timings first: torch's worker threads keep spinning for a while after a
         # torch call and would steal the second core from lcn.mu's blocks
         t_mu = best_time(lambda a=a, fs=fs: mu(a, fs), args.repeat)
+        t_mu1 = best_time(lambda a=a, fs=fs: one_thread_mu(a, fs), args.repeat)
         t_dense = best_time(lambda a=a, fs=fs: dense_product(a, fs), args.repeat)
         ref = mu(a, fs)
         # all implementations agree before their times are reported
@@ -166,12 +181,13 @@ def main() -> None:
                              args.repeat)
             nb_txt = f" {t_nb:8.4f} {t_nb / t_mu:6.2f}"
         print(
-            f"{str(a):34s} {t_mu:8.4f} {t_dense:8.4f} {t_dense / t_mu:6.1f} "
+            f"{str(a):34s} {t_mu:8.4f} {t_mu1:8.4f} {t_dense:8.4f} {t_dense / t_mu:6.1f} "
             f"{t_conv:8.4f} {t_conv / t_mu:6.1f} {t_convT:8.4f} {t_convT / t_mu:6.1f} "
-            f"{t_np:8.4f} {t_np / t_mu:6.2f} {t_tap:8.4f} {t_tap / t_mu:6.2f}{nb_txt}"
+            f"{t_np:8.4f} {t_np / t_mu1:6.2f} {t_tap:8.4f} {t_tap / t_mu1:6.2f}{nb_txt}"
         )
-    print("x = time of the baseline / time of lcn.mu (goal: dense >= 20, conv >= 2; the tap "
-          "loops and numba: > 1)")
+    print("x = time of the baseline / time of lcn.mu; for the one-thread tap loops (np-tap, "
+          "addcmul) / time of lcn.mu on one thread (goal: dense >= 20, conv >= 2; the tap loops "
+          "and numba: > 1)")
     if nb is None:
         print("numba is not installed: baseline (e) skipped")
 

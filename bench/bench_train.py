@@ -18,7 +18,7 @@ on the same data (``k=(3,3,3) s=(2,2,1)``, float64, one torch thread unless ``--
 Before timing, every contender's parameters after 20 steps are compared with the reference
 trainer's (they must agree to 1e-12 relative). Times are the median of ``--rounds``
 interleaved rounds; figures are run-steps per second (runs x steps / wall time). Peak memory
-is measured for each contender in a child process (``ru_maxrss`` growth over the set-up), or
+is measured for each contender in a child process (growth of the resident set, sampled), or
 as ``torch.cuda.max_memory_allocated`` on CUDA.
 
     python bench/bench_train.py [--quick] [--device cuda] [--runs 1000,10000,100000]
@@ -167,19 +167,26 @@ def time_size(runs: int, work: float, rounds: int, device: str) -> dict[str, flo
 
 
 def peak_memory(runs: int, name: str, device: str) -> float:
-    """Peak memory (MB) of one contender doing 2 + 20 steps (compilation included), in a
-    fresh child process: growth of the peak resident size over the set-up (CPU). Known
-    limit: on the CPU the peak after importing torch is larger than these runs need, so the
-    growth reads 0 for all contenders up to 1e5 runs (their working sets are a few tens of
-    MB); on CUDA it is ``torch.cuda.max_memory_allocated``."""
+    """Peak working memory (MB) of one contender doing 20 steps after a 2-step warm-up
+    (compilation included there), in a fresh child process: the growth of the resident set
+    over its size just before the 20 steps, sampled every millisecond by a thread (the peak
+    resident size of the process, ``ru_maxrss``, is dominated by importing torch and reads 0
+    growth); on CUDA ``torch.cuda.max_memory_allocated``."""
     code = (
-        "import sys, resource, torch; sys.path.insert(0, 'bench'); import bench_train as b; "
-        f"torch.set_num_threads(1); f = b.contenders({runs}, {device!r})[{name!r}]; "
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; f(2); "
+        "import sys, os, threading, time, torch; sys.path.insert(0, 'bench'); "
+        "import bench_train as b; "
+        f"torch.set_num_threads(1); f = b.contenders({runs}, {device!r})[{name!r}]; f(2); "
+        "page = os.sysconf('SC_PAGE_SIZE'); "
+        "rss = lambda: int(open('/proc/self/statm').read().split()[1]) * page; "
+        "base = rss(); peak = [base]; stop = [False]\n"
+        "def watch():\n"
+        "    while not stop[0]:\n"
+        "        peak[0] = max(peak[0], rss()); time.sleep(0.001)\n"
+        "t = threading.Thread(target=watch); t.start(); "
         f"torch.cuda.reset_peak_memory_stats() if {device!r} == 'cuda' else None; f(20); "
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        "stop[0] = True; t.join(); "
         f"g = torch.cuda.max_memory_allocated() / 2**20 if {device!r} == 'cuda' else "
-        "(peak - base) / 1024; print(g)"
+        "(peak[0] - base) / 2**20; print(g)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=False)

@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "lcn.forms": 2,
     "lcn.dense": 2,
     "lcn._projective": 3,
+    "lcn._mu_kernel": 3,
     "lcn.parametrization": 4,
     "lcn.geometry._orbits": 5,
     "lcn.geometry.exact": 6,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lcn import Architecture, conv_matrix, jacobian, mu, network_matrix
+from lcn import Architecture, _mu_kernel, conv_matrix, jacobian, mu, network_matrix, parametrization
 from lcn.errors import ExactnessError, FilterError, LCNError, ParseError
 from lcn.parametrization import coerce_filters, from_torch, join_params, split_params, to_torch
 
@@ -225,6 +225,9 @@ A = Architecture((3, 2), (2, 1))
         ("1,2,3;", ParseError, "filters (layer 2)"),
         ([np.ones((2, 3)), np.ones((3, 2))], FilterError, "filters"),  # batch mismatch
         ([[], [1, 2]], FilterError, "filters[0]"),
+        # complex input: refused, not silently cut to its real part
+        ([np.array([1.0, 2.0, 3.0 + 1e-3j]), np.ones(2)], FilterError, "filters[0]"),
+        ([[1, 2, 3], [1j, 2]], FilterError, "filters[1]"),
     ],
 )
 def test_bad_filters(filters: object, error: type, arg: str) -> None:
@@ -255,3 +258,25 @@ def test_empty_and_large_batches() -> None:
     v = mu(a, fs)
     for i in (0, 16_383, 16_384, 39_999):
         np.testing.assert_allclose(v[i], mu(a, [f[i] for f in fs]), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.skipif(_mu_kernel.compiled() is None, reason="numba is not installed")
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(architectures(max_degree=40), st.integers(0, 2**32 - 1),
+       st.sampled_from([4096, 4097, 9000]))
+def test_compiled_mu_equals_exact_products(a: Architecture, seed: int, rows: int) -> None:
+    """The kernel path (batches of KERNEL_ROWS rows and more, row counts not a multiple of its
+    chunk, broadcast single filters) against exact flint products of integer filters (exact in
+    float64 too: the entries stay far below 2^53)."""
+    assert rows >= parametrization.KERNEL_ROWS
+    rng = np.random.default_rng(seed)
+    fs = [rng.integers(-9, 10, size=(rows, k)).astype(float) for k in a.k]
+    if a.layers > 1:
+        fs[-1] = fs[-1][0]  # one filter broadcast against the batch
+    v = mu(a, fs)
+    assert v.shape == (rows, a.filter_size)
+    assert v.flags.c_contiguous or a.layers == 1  # one layer: no kernel, a transposed view
+    for r in (0, 1, rows // 2, rows - 1):
+        row = [f[r] if f.ndim == 2 else f for f in fs]
+        exact = mu(a, [[int(x) for x in w] for w in row])
+        np.testing.assert_array_equal(v[r], [float(x) for x in exact])

@@ -23,14 +23,18 @@ from lcn.parametrization import balance_layers, lift_matrix, mu, mul_upsampled, 
 from lcn.training import (
     critical_points,
     gaussian_dataset,
+    gradient,
     gram_form,
     init_params,
+    kernel,
     loss,
     model_for,
+    relative_gradient_norm,
     train,
     train_reference,
 )
 from lcn.training import fused as fused_mod
+from lcn.training.engine import Engine
 from lcn.training.fused import up_multiply, up_multiply_vjp
 
 from .strategies import architectures
@@ -97,6 +101,9 @@ def test_fused_descent_equals_engine_descent(arch: Architecture, n_out: int, see
     b = train(arch, data, 7, fused=False, **kw)
     assert a.backend == "fused" and b.backend == "engine"
     pa, pb = a.trajectories["params"], b.trajectories["params"]
+    # a fixed step can make a run diverge: it must do so in both paths
+    np.testing.assert_array_equal(np.isfinite(pa), np.isfinite(pb))
+    pa, pb = np.where(np.isfinite(pa), pa, 0.0), np.where(np.isfinite(pb), pb, 0.0)
     scale = max(np.abs(pb).max(), 1e-300)
     # fixed step: the same arithmetic up to summation order. Automatic step: once a run sits
     # at its minimum the backtracking test "loss did not increase" compares values equal to
@@ -127,6 +134,115 @@ def test_fused_matches_reference_at_1e12_with_many_runs() -> None:
     b = train_reference(arch, data, 300, steps=40, lr=lr, seed=1)
     assert np.abs(a.params - b.params).max() <= 1e-12 * np.abs(b.params).max()
     assert np.abs(b.params - b.initial_params).max() > 1e-6
+
+
+# ---------------------------------------------------------------------------------------------
+# the compiled CPU kernel (lcn.training.kernel) follows the torch step and the reference
+# ---------------------------------------------------------------------------------------------
+needs_numba = pytest.mark.skipif(not kernel.available(), reason="numba is not installed")
+
+
+@needs_numba
+@SETTINGS
+@given(architectures(max_layers=4, max_k=4, max_s=3, max_degree=16), st.integers(1, 3),
+       st.integers(0, 2**16), st.booleans(), st.sampled_from([1, 5, 130, 300]))
+def test_kernel_descent_equals_engine_descent(arch: Architecture, n_out: int, seed: int,
+                                              fixed: bool, runs: int) -> None:
+    """Run counts below, across and not a multiple of the kernel's CHUNK (128)."""
+    data = gaussian_dataset(arch, n_out, 12, seed=seed)
+    gf = gram_form(arch, data)
+    lr = 0.02 / max(gf.norm, 1e-12) if fixed else None
+    # tol=0: no run freezes (a run whose gradient sits at tol may freeze in one path only);
+    # freezing is tested below
+    kw = dict(steps=150, lr=lr, polish=False, seed=seed, tol=0.0)
+    a = train(arch, data, runs, **kw)
+    b = train(arch, data, runs, fused=False, **kw)
+    assert a.backend == "kernel" and b.backend == "engine"
+    np.testing.assert_array_equal(np.isfinite(a.params), np.isfinite(b.params))
+    pa, pb = np.where(np.isfinite(a.params), a.params, 0.0), np.where(np.isfinite(b.params),
+                                                                     b.params, 0.0)
+    scale = max(np.abs(pb).max(), 1e-300)
+    if fixed:
+        assert np.abs(pa - pb).max() <= 1e-12 * scale
+    else:
+        # see test_fused_descent_equals_engine_descent: at a minimum the backtracking test
+        # compares losses equal to rounding, so accepted steps may differ there (measured
+        # here over 300 runs: 4e-9 relative); the losses agree
+        assert np.abs(pa - pb).max() <= 1e-7 * scale
+        np.testing.assert_allclose(a.loss, b.loss, rtol=1e-9, atol=1e-12 * np.abs(b.loss).max())
+
+
+@needs_numba
+def test_kernel_per_run_data_threads_tie_and_freezing() -> None:
+    """Per-run data and steps, two threads, the tie projection, and runs freezing at
+    different checks (steps counted per run) against the generic engine. Fixed steps: the
+    same arithmetic up to summation order; the automatic step is compared by its losses
+    (near a flat minimum the backtracking test compares values equal to rounding)."""
+    arch = Architecture((2, 2, 2), (1, 1, 1))  # stride one: a tied init keeps the tie
+    datasets = [gaussian_dataset(arch, 2, 20, seed=s) for s in range(5)]
+    data = [datasets[r % 5] for r in range(301)]
+    lr = np.array([0.05 / gram_form(arch, d).norm for d in data])
+    torch.set_num_threads(2)
+    try:
+        for init in ("tied", "gaussian"):
+            kw = dict(steps=700, polish=False, seed=3, init=init, tol=1e-6)
+            a = train(arch, data, 301, lr=lr, **kw)
+            b = train(arch, data, 301, lr=lr, fused=False, **kw)
+            assert a.backend == "kernel"
+            np.testing.assert_array_equal(a.steps, b.steps)
+            assert len(set(a.steps.tolist())) > 1  # some runs froze before others
+            assert np.abs(a.params - b.params).max() <= 1e-12 * np.abs(b.params).max()
+            ws = split_params(arch, a.params)
+            assert np.array_equal(ws[0], ws[1]) == (init == "tied")
+            a = train(arch, data, 301, **kw)
+            b = train(arch, data, 301, fused=False, **kw)
+            np.testing.assert_array_equal(a.steps, b.steps)
+            np.testing.assert_allclose(a.loss, b.loss, rtol=1e-9)
+    finally:
+        torch.set_num_threads(1)
+
+
+@needs_numba
+def test_kernel_equals_direct_call_and_oracle_gradient() -> None:
+    """One fixed step by descend_steps against the closed form: ``theta - lr grad L`` with
+    ``grad L`` from lcn.training.gradient (NumPy, jacobian-based), per-run data, float32 too."""
+    arch = Architecture((3, 2, 2), (2, 2, 1))
+    model = model_for(arch)
+    rng = np.random.default_rng(5)
+    R = 140
+    grams = [gram_form(arch, gaussian_dataset(arch, 1, 15, seed=s)) for s in range(R)]
+    th0 = rng.standard_normal((R, model.P))
+    want = np.stack([th0[r] - 1e-3 * gradient(arch, grams[r], th0[r]) for r in range(R)])
+    for dt, rtol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        th = th0.astype(dt)
+        state = [np.zeros(R, dt), np.zeros((R, model.P), dt), np.zeros((R, model.m), dt),
+                 np.ones(R, dt)]
+        data = [np.stack([g.G for g in grams]).astype(dt),
+                np.stack([g.u for g in grams]).astype(dt),
+                np.array([g.c for g in grams], dt), np.array([g.norm for g in grams], dt)]
+        rel = np.zeros(R, dt)
+        kernel.descend_steps(th, *state, np.ones(R, bool), np.full(R, 1e-3, dt), *data,
+                             arch.k, arch.S, None, 1, init=True, rel=rel)
+        np.testing.assert_allclose(th, want, rtol=rtol, atol=rtol * np.abs(want).max())
+        lossv = state[0]
+        want_loss = [loss(arch, grams[r], want[r]) for r in range(R)]
+        np.testing.assert_allclose(lossv, want_loss, rtol=100 * rtol)
+        # the convergence measure at the new point, against the Jacobian-based NumPy one
+        want_rel = [relative_gradient_norm(arch, grams[r], want[r]) for r in range(R)]
+        np.testing.assert_allclose(rel, want_rel, rtol=1000 * rtol)
+
+
+@SETTINGS
+@given(architectures(max_layers=4, max_k=4, max_s=3, max_degree=16), st.integers(0, 2**16))
+def test_engine_jacobian_norm_identity(arch: Architecture, seed: int) -> None:
+    """``||d mu||_F`` from ``L`` products (Engine.jac_norm) against the explicit Jacobian."""
+    model = model_for(arch)
+    gf = gram_form(arch, gaussian_dataset(arch, 1, 8, seed=seed))
+    eng = Engine(model, [gf], 6, torch.device("cpu"), torch.float64)
+    th = torch.as_tensor(np.random.default_rng(seed).standard_normal((6, model.P)))
+    J = model.jacobian(th.numpy())
+    np.testing.assert_allclose(eng.jac_norm(th).numpy(), np.linalg.norm(J, axis=(1, 2)),
+                               rtol=1e-12)
 
 
 def test_compile_failure_falls_back_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:

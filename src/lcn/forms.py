@@ -184,12 +184,17 @@ def as_float(x: ArrayLike, argument: str = "filter", min_ndim: int = 1) -> NDArr
     try:
         if isinstance(x, Sequence) and not isinstance(x, np.ndarray):
             x = [float(v) if isinstance(v, flint.fmpq) else v for v in x]
-        arr = np.asarray(x, dtype=np.float64)
+        complex_ = np.iscomplexobj(x)
+        arr = np.asarray(x, dtype=np.float64) if not complex_ else np.zeros(0)
     except OverflowError:
         raise FilterError(argument, "has an entry too large for float64 (above 1.8e308); "
                           "use the exact path (ints, fractions) for such values") from None
     except (TypeError, ValueError):
         raise FilterError(argument, "must be an array of real numbers") from None
+    if complex_:
+        # np.asarray(..., float64) would drop the imaginary parts with only a warning
+        raise FilterError(argument, "has complex entries; filters are real (pass the real "
+                          "part explicitly if that is what you mean)")
     if arr.ndim < min_ndim:
         raise FilterError(argument, f"must have at least {min_ndim} dimension(s)")
     if arr.shape[-1] == 0:

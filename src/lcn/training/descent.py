@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lcn.training import fused
+from lcn.architecture import Architecture
+from lcn.training import fused, kernel
 from lcn.training.engine import Engine
 
 if TYPE_CHECKING:
@@ -48,15 +49,18 @@ class Trajectory:
 @dataclass(frozen=True)
 class DescentOptions:
     """``steps``; ``tol`` (freeze threshold of the relative gradient norm); ``tie`` (project
-    every iterate onto the tied layers); ``compile`` (``torch.compile`` the fused step:
-    ``None`` decides by the amount of work); ``fused`` (``False``: the generic engine step,
-    the oracle of the tests)."""
+    every iterate onto the tied layers); ``compile``: ``None`` runs the compiled CPU kernel
+    (:mod:`lcn.training.kernel`, when numba is installed; on CUDA the torch step, compiled by
+    the amount of work), ``True`` ``torch.compile`` of the torch step, ``False`` the plain
+    torch step; ``fused`` (``False``: the generic engine step, the oracle of the tests);
+    ``threads``: CPU threads of the kernel."""
 
     steps: int
     tol: float
     tie: bool = False
     compile: bool | None = None
     fused: bool = True
+    threads: int = 1
 
 
 def descend(
@@ -67,6 +71,10 @@ def descend(
     ``theta (B, P)``; ``lr (B,)`` fixed steps or ``None`` (automatic, state ``eta (B,)``).
     Returns (theta, eta, steps taken per run, backend)."""
     if opts.fused and eng.model.lifts() is not None:
+        if (opts.compile is None and traj is None and eng.device.type == "cpu"
+                and kernel.available()):
+            th, et, taken = _descend_kernel(eng, theta, lr, eta, opts)
+            return th, et, taken, "kernel"
         return _descend_fused(eng, theta, lr, eta, opts, traj)
     th, et, taken = _descend_generic(eng, theta, lr, eta, opts, traj)
     return th, et, taken, "engine"
@@ -146,6 +154,46 @@ def _descend_fused(
         eta[idx] = et
         taken[idx] = tk
     return thT.T.contiguous(), eta, taken, fs.backend
+
+
+def _descend_kernel(
+    eng: Engine, theta: torch.Tensor, lr_t: torch.Tensor | None, eta: torch.Tensor,
+    opts: DescentOptions,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The same rule as :func:`_fused_block`, by the compiled kernel: segments of
+    :data:`~lcn.training.fused.CHECK_EVERY` steps over all runs, then the convergence check."""
+    torch = eng.torch
+    B = theta.shape[0]
+    dt = theta.dtype
+    th = theta.detach().clone().contiguous()
+    eta = eta.detach().clone().contiguous()
+    lossv = torch.zeros(B, dtype=dt)
+    grad = torch.zeros_like(th)
+    Gr = torch.zeros(B, eng.G.shape[-1], dtype=dt)
+    active = torch.ones(B, dtype=torch.bool)
+    taken = torch.zeros(B, dtype=torch.long)
+    G, u, c, Gn = (np.ascontiguousarray(x.numpy()) for x in (eng.G, eng.u, eng.c, eng.Gnorm))
+    lr = None if lr_t is None else np.ascontiguousarray(lr_t.to(dt).numpy())
+    tie = eng.model.tie_index() if opts.tie and eng.model.perm_groups else None
+    arch = eng.model.arch
+    assert isinstance(arch, Architecture)  # lifts() is not None: an LCN
+    state = [x.numpy() for x in (th, lossv, grad, Gr, eta, active)]
+    rel = np.empty(B, dtype=state[0].dtype)
+    done = 0
+    while done < opts.steps:
+        n = min(fused.CHECK_EVERY, opts.steps - done)
+        check = n == fused.CHECK_EVERY
+        # the kernel also computes the convergence measure at the end of a full segment
+        kernel.descend_steps(state[0], state[1], state[2], state[3], state[4], state[5], lr,
+                             G, u, c, Gn, arch.k, arch.S, tie, n, init=done == 0,
+                             rel=rel if check else None, threads=opts.threads)
+        done += n
+        taken += active * n
+        if check:
+            active &= ~torch.from_numpy(rel <= opts.tol)
+            if not bool(active.any()):
+                break
+    return th, eta, taken
 
 
 def _fused_block(

@@ -150,14 +150,30 @@ class Engine:
         H2 = (g1 - g0.unsqueeze(1)) / h.unsqueeze(-1)
         return H1 + 0.5 * (H2 + H2.transpose(1, 2))
 
+    def jac_norm(self, theta: torch.Tensor) -> torch.Tensor:
+        """``||d mu||_F`` per run. For an LCN (a model with :meth:`Model.lifts`) without the
+        Jacobian: replacing ``w_i`` by the unit vector ``e_j`` gives ``x^{j S_i} prod_{l != i}
+        pi_{S_l}(w_l)``, whose norm does not depend on ``j``, so ``||d mu||_F^2 = sum_i k_i
+        ||mu(w; w_i = e_0)||^2`` (``L`` products per run instead of ``P``)."""
+        torch = self.torch
+        if self.model.lifts() is None:
+            return torch.linalg.matrix_norm(self.jac(theta))
+        fro2 = torch.zeros(theta.shape[0], dtype=theta.dtype, device=theta.device)
+        rep = theta.clone()
+        for s in self.model.slices:  # one layer at a time: memory of one batch
+            rep[:, s] = 0.0
+            rep[:, s.start] = 1.0
+            fro2 += (s.stop - s.start) * (self.mu(rep) ** 2).sum(-1)
+            rep[:, s] = theta[:, s]
+        return fro2.sqrt()
+
     def rel_grad(
         self, theta: torch.Tensor, grad: torch.Tensor, v: torch.Tensor
     ) -> torch.Tensor:
         """See :func:`lcn.training.relative_gradient_norm`."""
         torch = self.torch
-        J = self.jac(theta)
         den = (
-            torch.linalg.matrix_norm(J) * 2.0 * self.G_norm
+            self.jac_norm(theta) * 2.0 * self.G_norm
             * (torch.linalg.vector_norm(v, dim=-1) + self.unorm)
         )
         return torch.linalg.vector_norm(grad, dim=-1) / den.clamp_min(1e-300)

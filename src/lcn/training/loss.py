@@ -94,6 +94,21 @@ def relative_gradient_norm(arch: Any, data: Dataset | GramForm, params: Any) -> 
     return np.linalg.norm(g, axis=-1) / np.maximum(den, np.finfo(float).tiny)
 
 
+#: Rows per block of :func:`metrics`.
+METRIC_BLOCK = 8192
+
+
+def _fill(out: dict[str, FloatArray], rows: slice, J: FloatArray, v: FloatArray,
+          gf: GramForm) -> None:
+    g = np.einsum("rmp,rm->rp", J, gf.grad(v))
+    gn = np.linalg.norm(g, axis=1)
+    den = (np.linalg.norm(J, axis=(1, 2)) * 2.0 * gf.norm
+           * (np.linalg.norm(v, axis=1) + np.linalg.norm(gf.u)))
+    out["loss"][rows] = gf.loss(v)
+    out["grad_norm"][rows] = gn
+    out["rel"][rows] = gn / np.maximum(den, np.finfo(float).tiny)
+
+
 def metrics(model: Model, grams: list[GramForm], params: FloatArray) -> dict[str, FloatArray]:
     """Loss, gradient norm and relative gradient norm of each row of ``params`` in NumPy
     (float64, closed-form ``J``): the figures every result reports, computed the same way
@@ -103,17 +118,17 @@ def metrics(model: Model, grams: list[GramForm], params: FloatArray) -> dict[str
     out = {"loss": np.empty(runs), "grad_norm": np.empty(runs), "rel": np.empty(runs)}
     finite = np.all(np.isfinite(params), axis=1)
     safe = np.where(finite[:, None], params, 0.0)
-    J = model.jacobian(safe)
-    v = model.mu(safe)
-    for gi, gf in enumerate(grams):
-        rows = np.arange(runs) if len(grams) == 1 else np.array([gi])
-        g = np.einsum("rmp,rm->rp", J[rows], gf.grad(v[rows]))
-        gn = np.linalg.norm(g, axis=1)
-        den = (np.linalg.norm(J[rows], axis=(1, 2)) * 2.0 * gf.norm
-               * (np.linalg.norm(v[rows], axis=1) + np.linalg.norm(gf.u)))
-        out["loss"][rows] = gf.loss(v[rows])
-        out["grad_norm"][rows] = gn
-        out["rel"][rows] = gn / np.maximum(den, np.finfo(float).tiny)
+    # blocks of rows: the Jacobians of 10^5 runs alone would take 100 MB
+    for lo in range(0, runs, METRIC_BLOCK):
+        hi = min(runs, lo + METRIC_BLOCK)
+        J = model.jacobian(safe[lo:hi])
+        v = model.mu(safe[lo:hi])
+        if len(grams) == 1:
+            _fill(out, slice(lo, hi), J, v, grams[0])
+            continue
+        for r in range(lo, hi):
+            _fill(out, slice(r, r + 1), J[r - lo : r - lo + 1], v[r - lo : r - lo + 1],
+                  grams[r])
     for key in out:
         out[key][~finite] = np.nan
     out["rel"][~finite] = np.inf
