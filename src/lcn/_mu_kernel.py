@@ -40,16 +40,17 @@ def _mu_rows(fs: Any, k: Any, S: Any, out: Any, lo: int, hi: int) -> None:
     nc = a.shape[1]  # a run-time bound: the loops over it vectorize with alias checks
     for r0 in range(lo, hi, CHUNK):
         nb = min(CHUNK, hi - r0)
-        f = fs[0]
-        for r in range(nb):
-            for t in range(k[0]):
-                a[t, r] = f[r0 + r, t]
+        # row views, so the copies index with bare loop variables (no negative-index checks)
+        f = fs[0][r0 : r0 + nb]
+        for t in range(k[0]):
+            for r in range(nb):
+                a[t, r] = f[r, t]
         n = k[0]
         for i in range(1, L):
-            f = fs[i]
-            for r in range(nb):
-                for j in range(k[i]):
-                    w[j, r] = f[r0 + r, j]
+            f = fs[i][r0 : r0 + nb]
+            for j in range(k[i]):
+                for r in range(nb):
+                    w[j, r] = f[r, j]
             nn = n + S[i] * (k[i] - 1)
             for t in range(nn):
                 for r in range(nc):
@@ -61,9 +62,10 @@ def _mu_rows(fs: Any, k: Any, S: Any, out: Any, lo: int, hi: int) -> None:
                         b[sh + t, r] += w[j, r] * a[t, r]
             a, b = b, a
             n = nn
-        for r in range(nb):
-            for t in range(n):
-                out[r0 + r, t] = a[t, r]
+        o = out[r0 : r0 + nb]
+        for t in range(n):
+            for r in range(nb):
+                o[r, t] = a[t, r]
 
 
 @cache
