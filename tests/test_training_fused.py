@@ -182,6 +182,7 @@ def test_kernel_per_run_data_threads_tie_and_freezing() -> None:
     datasets = [gaussian_dataset(arch, 2, 20, seed=s) for s in range(5)]
     data = [datasets[r % 5] for r in range(301)]
     lr = np.array([0.05 / gram_form(arch, d).norm for d in data])
+    old = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         for init in ("tied", "gaussian"):
@@ -199,7 +200,7 @@ def test_kernel_per_run_data_threads_tie_and_freezing() -> None:
             np.testing.assert_array_equal(a.steps, b.steps)
             np.testing.assert_allclose(a.loss, b.loss, rtol=1e-9)
     finally:
-        torch.set_num_threads(1)
+        torch.set_num_threads(old)
 
 
 @needs_numba

@@ -223,7 +223,6 @@ def block(th: Any, lossv: Any, grad: Any, Gr: Any, eta: Any, active: Any, lr: An
     P = th.shape[1]
     m = Gr.shape[1]
     dt = th.dtype
-    nc = C
     toff = np.zeros(L + 1, np.int64)
     for i in range(L):
         toff[i + 1] = toff[i] + k[i]
@@ -258,6 +257,7 @@ def block(th: Any, lossv: Any, grad: Any, Gr: Any, eta: Any, active: Any, lr: An
     el = np.zeros(C, dt)
     al = np.zeros(C, dt)
     Gl = np.zeros((m, m, 1 if shared else C), dt)
+    nc = tl.shape[1]  # a run-time value, see above
     if shared:
         Gl[:, :, 0] = G[0]
     for r0 in range(lo, hi, C):

@@ -212,7 +212,7 @@ def _plan(arch: Any, data: Any, runs: Any, init: Any, optimizer: Any, steps: Any
     nsteps = steps if optimizer == "gd" else 0
     descent = DescentOptions(nsteps, tol, tie=isinstance(init, str) and init == "tied",
                              compile=kw["compile"], fused=bool(kw["fused"]),
-                             threads=int(kw.get("threads", 1)))
+                             threads=int(kw["threads"]))
     return _Plan(model, grams, theta0, fixed_lr, descent, dev, dt, polish, polish_steps,
                  rounds if nsteps > 0 and polish else 1, rec)
 
