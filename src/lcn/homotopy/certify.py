@@ -45,13 +45,15 @@ class Certified:
     """One root: ``ok`` (Krawczyk passed), ``center`` (complex128, the box midpoint rounded),
     ``radius`` (float64 per coordinate, covering the box *and* the rounding of its midpoint),
     ``real`` (``True``: certified real, ``False``: certified non-real, ``None``: undecided or
-    not certified), ``bits`` (precision that passed, 0 if none)."""
+    not certified), ``bits`` (precision that passed, 0 if none), ``arithmetic``: ``"acb"``
+    (this module) or ``"float64"`` (:mod:`.krawczyk`)."""
 
     ok: bool
     center: np.ndarray
     radius: np.ndarray
     real: bool | None
     bits: int
+    arithmetic: str = "acb"
 
 
 class AcbSystem:

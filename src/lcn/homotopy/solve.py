@@ -37,8 +37,9 @@ from lcn._validate import check_int, check_seed
 from lcn.architecture import Architecture, as_architecture
 from lcn.critical import classify_critical_points
 from lcn.errors import DataError, OptionError
-from lcn.homotopy.certify import Certified, certify_roots
+from lcn.homotopy.certify import PRECISIONS, Certified, certify_roots
 from lcn.homotopy.chart import Chart, make_chart
+from lcn.homotopy.krawczyk import certify_float
 from lcn.homotopy.result import CriticalSet
 from lcn.homotopy.start import cached_start
 from lcn.homotopy.system import CriticalSystem
@@ -103,18 +104,19 @@ def critical_sets(arch: Any, data: Sequence[Dataset | GramForm], *,
         ends, status = _track_all(system, start.x, start.p, grams, seed, TrackOptions())
         zeros, zero_note = zero_counts(chart, [gf.G @ gf.u / (gf.norm * _unorm(gf))
                                                for gf in grams], seed, cache_dir, dev)
+    certified = _certified(system, chart, grams, ends, status)
     t_track = time.perf_counter() - t0
     out = []
     for i, gf in enumerate(grams):
         t1 = time.perf_counter()
-        roots, notes = _certified(chart, gf, ends[i], status[i])
+        roots, notes = certified[i]
         paths = start.count
         if len(roots) < ed:
             # a second run with a new gamma and tighter steps; certified roots are merged
             with torch.no_grad(), fixed_threads(torch, threads):
                 e2, s2 = _track_all(system, start.x, start.p, [gf], seed + 7919 * (i + 1),
                                     TrackOptions(h_max=0.02, beta=1e-5))
-            more, notes2 = _certified(chart, gf, e2[0], s2[0])
+            more, notes2 = _certified(system, chart, [gf], e2, s2)[0]
             roots = _union(roots, more)
             paths += start.count
             notes = f"first run: {notes}; second run (new gamma, smaller steps): {notes2}"
@@ -180,36 +182,83 @@ def _track_all(system: CriticalSystem, X0: np.ndarray, p0: np.ndarray,
     return ends, stats
 
 
-def _overlap(a: Certified, C: np.ndarray, R: np.ndarray) -> np.ndarray:
-    """Which of the boxes (centres ``C`` ``(K, n)``, radii ``R`` ``(K, n)``) may meet box
-    ``a``: boxes are rectangles ``mid +- r`` in the real and the imaginary part of every
+def _overlaps(C: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """Pairs ``(i, j)``, ``i < j``, of boxes (centres ``C`` ``(K, n)``, radii ``R``) that may
+    meet: boxes are rectangles ``mid +- r`` in the real and the imaginary part of every
     coordinate, so two are disjoint iff one coordinate's real or imaginary intervals are
-    (with a margin for the rounding of the differences)."""
-    d = C - a.center
-    lim = (R + a.radius) * (1 + 1e-9) + 1e-300
-    return np.all((np.abs(d.real) <= lim) & (np.abs(d.imag) <= lim), axis=1)
+    (with a margin for the rounding of the differences). Row blocks bound the memory."""
+    K, n = C.shape
+    out = []
+    for lo in range(0, K, 256):
+        hi = min(lo + 256, K)
+        meet = np.ones((hi - lo, K), bool)
+        for q in range(n):
+            d = C[lo:hi, q, None] - C[None, :, q]
+            lim = (R[lo:hi, q, None] + R[None, :, q]) * (1 + 1e-9) + 1e-300
+            meet &= (np.abs(d.real) <= lim) & (np.abs(d.imag) <= lim)
+        i, j = np.nonzero(meet)
+        i = i + lo
+        out.append(np.stack([i[i < j], j[i < j]], axis=1))
+    return np.concatenate(out) if out else np.zeros((0, 2), np.int64)
 
 
 def _union(roots: list[Certified], more: list[Certified]) -> list[Certified]:
-    """``roots`` plus the boxes of ``more`` disjoint from every box kept so far."""
-    out = list(roots)
-    n = more[0].center.shape[0] if more else 0
-    C = np.array([r.center for r in out]).reshape(len(out), n)
-    R = np.array([r.radius for r in out]).reshape(len(out), n)
-    for r in more:
-        if C.shape[0] and bool(_overlap(r, C, R).any()):
-            continue
-        out.append(r)
-        C = np.concatenate([C, r.center[None]])
-        R = np.concatenate([R, r.radius[None]])
+    """``roots`` plus the boxes of ``more``, in order, that are disjoint from every box kept
+    before them."""
+    if not more:
+        return list(roots)
+    allc = list(roots) + list(more)
+    C = np.array([r.center for r in allc])
+    R = np.array([r.radius for r in allc])
+    kept = np.ones(len(allc), bool)
+    pairs = _overlaps(C, R)
+    # sorted by the later box: a box's own fate is settled before it can drop another
+    for i, j in pairs[np.argsort(pairs[:, 1], kind="stable")]:
+        if j >= len(roots) and kept[i]:
+            kept[j] = False
+    return [r for r, k in zip(allc, kept, strict=True) if k]
+
+
+def _certified(system: CriticalSystem, chart: Chart, grams: list[GramForm],
+               ends: list[np.ndarray], status: list[np.ndarray]
+               ) -> list[tuple[list[Certified], str]]:
+    """Per dataset: the certified distinct roots among its endpoints and a note on what
+    failed. Every endpoint of every dataset is first tested in one batch in float64
+    (:func:`.krawczyk.certify_float`); those that fail there (ill-conditioned roots,
+    undecided realness) are tested one by one in acb balls (:func:`.certify.certify_roots`),
+    which raises the precision."""
+    import torch
+
+    n = chart.n
+    rows = [np.nonzero(st == OK)[0] for st in status]
+    certs: list[list[Certified | None]] = [[None] * len(r) for r in rows]
+    flat = [(i, j) for i, r in enumerate(rows) for j in range(len(r))]
+    for s0 in range(0, len(flat), BATCH_PATHS):
+        part = flat[s0:s0 + BATCH_PATHS]
+        X = np.array([ends[i][rows[i][j]] for i, j in part]).reshape(len(part), n)
+        G = np.array([grams[i].G for i, _ in part])
+        u = np.array([grams[i].u for i, _ in part])
+        threads = 1 if system.device.type == "cpu" else torch.get_num_threads()
+        with torch.no_grad(), fixed_threads(torch, threads):
+            fc = certify_float(system, G, u, X)
+        for q, (i, j) in enumerate(part):
+            if fc.ok[q]:
+                certs[i][j] = Certified(True, fc.center[q], np.full(n, fc.radius[q]),
+                                        bool(fc.real[q]), 53, "float64")
+    out = []
+    for i, gf in enumerate(grams):
+        todo = [j for j, c in enumerate(certs[i]) if c is None]
+        if todo:
+            # these failed at 53 bits in float64 (ill-conditioned, or realness undecided)
+            more = certify_roots(chart, gf.G, gf.u, ends[i][rows[i][todo]],
+                                 precisions=PRECISIONS[1:])
+            for j, c in zip(todo, more, strict=True):
+                certs[i][j] = c
+        out.append(_summary([c for c in certs[i] if c is not None], status[i]))
     return out
 
 
-def _certified(chart: Chart, gf: GramForm, X: np.ndarray, st: np.ndarray
-               ) -> tuple[list[Certified], str]:
-    """Certified distinct roots among the endpoints and a note on what failed."""
-    ok = st == OK
-    certs = certify_roots(chart, gf.G, gf.u, X[ok])
+def _summary(certs: list[Certified], st: np.ndarray) -> tuple[list[Certified], str]:
     good = [c for c in certs if c.ok]
     distinct = _union([], good)
     parts = []
@@ -255,9 +304,15 @@ def _result(arch: Architecture, chart: Chart, gf: GramForm, roots: list[Certifie
         complete = False
         reason = (f"{len(roots)} certified distinct roots exceed ed_degree {ed}: the data are "
                   "not generic (the count bound does not apply)")
-    bits = sorted({r.bits for r in roots})
-    cert = (f"Krawczyk test in acb balls ({'-'.join(map(str, bits)) or '53'} bits) on the "
-            f"gauge-fixed critical equations (random real slices a_i.w_i = 1, seed "
+    n_float = sum(r.arithmetic == "float64" for r in roots)
+    bits = sorted({r.bits for r in roots if r.arithmetic == "acb"})
+    how = []
+    if n_float or not roots:
+        how.append(f"{n_float} roots in float64 midpoint-radius arithmetic with a priori "
+                   "rounding bounds (Rump)")
+    if bits:
+        how.append(f"{len(roots) - n_float} in acb balls ({'-'.join(map(str, bits))} bits)")
+    cert = (f"Krawczyk test ({'; '.join(how)}) on the gauge-fixed critical equations (random real slices a_i.w_i = 1, seed "
             f"{chart.seed}): each root unique and nonsingular in its box, boxes pairwise "
             "disjoint, realness by conjugation-invariant boxes; complete when the count equals "
             "ed_degree (bound on nonsingular roots for data off the discriminant)")

@@ -24,6 +24,7 @@ leading axis (paths and datasets together). torch is imported when a system is b
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -133,6 +134,7 @@ class CriticalSystem(_Multilinear):
             U[np.arange(sizes[j]), np.arange(sizes[j]) * S[j]] = 1.0
             self.Up.append(torch.as_tensor(U, dtype=c, device=device))
         self._lifts: dict[tuple[int, int], Any] = {}
+        self._majorant: CriticalSystem | None = None
         # Jz_j = (Q_j @ M_j).view(N, m, k_j - 1): M_j[q, t (k_j-1) + c] = sum_i [t = q + i S_j]
         # B_j[i, c], with Q_j of length q_j = m - (k_j - 1) S_j
         self.M = []
@@ -166,6 +168,24 @@ class CriticalSystem(_Multilinear):
                 Hz = np.einsum("qtab,ai,bj->qtij", H, chart.B[j], chart.B[cc])
                 self.C[(j, cc)] = torch.as_tensor(Hz.reshape(q * m, (kj - 1) * (kc - 1)),
                                                   dtype=c, device=device)
+
+    def majorant(self) -> CriticalSystem:
+        """The same evaluation with every constant (slices, chart bases, the fixed shift and
+        correlation matrices) replaced by its absolute value: at non-negative ``x`` and
+        parameters ``(|G|, -beta)`` it computes polynomials whose coefficients dominate those of
+        ``F`` and ``F'`` (the majorants of :mod:`.krawczyk`). Fixed chart only."""
+        if self._majorant is None:
+            def ab(t: Any) -> Any:
+                return t.abs().to(t.dtype)
+
+            out = copy.copy(self)
+            out.a_cat, out.Bblk = ab(self.a_cat), ab(self.Bblk)
+            out.M = [ab(M) for M in self.M]
+            out.C = {key: ab(C) for key, C in self.C.items()}
+            out.Cu, out.Sh = {}, []  # per-path charts are not majorized (Up is 0/1)
+            out._majorant = out
+            self._majorant = out
+        return self._majorant
 
     def _mul(self, p: Any, q: Any) -> Any:
         """Batched polynomial product of ``p`` ``(N, a)`` and ``q`` ``(N, b)``."""

@@ -35,6 +35,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lcn.homotopy import native
+from lcn.homotopy.system import CriticalSystem
+
 __all__ = ["DIVERGED", "MAX_STEPS", "OK", "SINGULAR", "STATUS", "TrackOptions", "track"]
 
 OK, DIVERGED, SINGULAR, MAX_STEPS, RUNNING = 0, 1, 2, 3, 4
@@ -69,13 +72,41 @@ def _norm(x: Any) -> Any:
 
 
 def track(system: Any, x0: Any, p0: Any, p1: Any, gamma: Any,
-          options: TrackOptions | None = None) -> tuple[Any, Any, Any]:
+          options: TrackOptions | None = None, threads: int | None = None
+          ) -> tuple[Any, Any, Any]:
     """Track every row of ``x0`` (``(N, n)`` roots of ``F(.; p0)``) from ``p0`` to ``p1``
     (``(N, P)`` each) along ``gamma`` (``(N,)`` complex). Returns the endpoints ``(N, n)``, the
-    statuses ``(N,)`` (int64, :data:`STATUS`) and the steps taken ``(N,)``."""
+    statuses ``(N,)`` (int64, :data:`STATUS`) and the steps taken ``(N,)``.
+
+    On the CPU a :class:`~.system.CriticalSystem` is tracked by the compiled tracker of
+    :mod:`.native` (the same algorithm, on ``threads`` threads, default torch's count); other
+    systems and CUDA tensors by the batched torch loop below."""
     import torch
 
     opt = options or TrackOptions()
+    if x0.device.type == "cpu" and isinstance(system, CriticalSystem) and native.available():
+        nthreads = torch.get_num_threads() if threads is None else threads
+        xe, st, ns = native.track_native(system, x0.numpy(), p0.numpy(), p1.numpy(),
+                                         gamma.numpy(), opt, nthreads)
+        return torch.as_tensor(xe), torch.as_tensor(st), torch.as_tensor(ns)
+    x, status, steps = _track_torch(system, x0, p0, p1, gamma, opt)
+    done = status == OK
+    if bool(done.any()):
+        sel = torch.nonzero(done)[:, 0]
+        xs = x[sel]
+        for _ in range(3):
+            F, Jx, _ = system.evaluate(xs, p1[sel])
+            d, ok = _solve(torch, Jx, -F)
+            xs = torch.where(ok[:, None], xs + d, xs)
+        x[sel] = xs
+    return x, status, steps
+
+
+def _track_torch(system: Any, x0: Any, p0: Any, p1: Any, gamma: Any, opt: TrackOptions
+                 ) -> tuple[Any, Any, Any]:
+    """The batched torch tracker: endpoints in the fixed chart (unpolished), statuses, steps."""
+    import torch
+
     dev = x0.device
     N = x0.shape[0]
     x = x0.clone()
@@ -154,13 +185,4 @@ def track(system: Any, x0: Any, p0: Any, p1: Any, gamma: Any,
         idx = idx[st == RUNNING]
     if moving:
         x = system.to_fixed(x, charts)
-    done = status == OK
-    if bool(done.any()):
-        sel = torch.nonzero(done)[:, 0]
-        xs = x[sel]
-        for _ in range(3):
-            F, Jx, _ = system.evaluate(xs, p1[sel])
-            d, ok = _solve(torch, Jx, -F)
-            xs = torch.where(ok[:, None], xs + d, xs)
-        x[sel] = xs
     return x, status, steps

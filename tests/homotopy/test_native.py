@@ -1,0 +1,75 @@
+"""The compiled CPU tracker (lcn.homotopy.native) against the batched torch tracker it
+reimplements: same statuses, same number of steps, same endpoints, on random complex start
+pairs of several architectures (strided, stride one, size-1 layers, one active layer)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lcn import Architecture
+from lcn.homotopy import native
+from lcn.homotopy.chart import make_chart
+from lcn.homotopy.start import _random_params, start_pair
+from lcn.homotopy.system import CriticalSystem
+from lcn.homotopy.track import OK, TrackOptions, _track_torch, track
+
+pytestmark = pytest.mark.skipif(not native.available(), reason="numba is not installed")
+
+ARCHS = [((3, 2), (2, 1)), ((2, 2, 2), (1, 2, 1)), ((3, 1, 2), (2, 1, 1)),
+         ((2, 2, 1, 2), (2, 1, 2, 1)), ((1, 3), (1, 1)), ((4, 2), (2, 1))]
+
+
+def _paths(system: CriticalSystem, count: int, seed: int
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    rng = np.random.default_rng(seed)
+    xs, p0s = zip(*(start_pair(system, rng) for _ in range(count)), strict=True)
+    p1 = np.array([_random_params(system, rng) for _ in range(count)])
+    gam = np.exp(2j * math.pi * rng.random(count))
+    c = torch.complex128
+    return (torch.as_tensor(np.array(xs), dtype=c), torch.as_tensor(np.array(p0s), dtype=c),
+            torch.as_tensor(p1, dtype=c), torch.as_tensor(gam, dtype=c))
+
+
+@pytest.mark.parametrize(("k", "s"), ARCHS, ids=[f"k{k}-s{s}" for k, s in ARCHS])
+def test_native_equals_torch(k: tuple[int, ...], s: tuple[int, ...]) -> None:
+    system = CriticalSystem(make_chart(Architecture(k, s), 3))
+    x0, p0, p1, gam = _paths(system, 24, 7)
+    opt = TrackOptions()
+    with torch.no_grad():
+        xn, sn, nn = track(system, x0, p0, p1, gam, opt, threads=2)
+        xt, stt, nt = _track_torch(system, x0, p0, p1, gam, opt)
+        # the torch path's final polish, as track() does it
+        ok = stt == OK
+        for _ in range(3):
+            F, Jx, _ = system.evaluate(xt[ok], p1[ok])
+            xt[ok] = xt[ok] + torch.linalg.solve(Jx, -F[..., None])[..., 0]
+    assert torch.equal(sn, stt)
+    # rounding may flip a step's acceptance on rare paths; nearly all agree step for step
+    assert (nn == nt).float().mean() >= 0.9
+    both = (sn == OK).numpy()
+    assert both.mean() > 0.5
+    a, b = xn.numpy()[both], xt.numpy()[both]
+    np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+    # the endpoints are roots of the target systems
+    with torch.no_grad():
+        F = system.residual(xn[both], p1[both])
+    assert F.abs().max() < 1e-8 * (1 + xn[both].abs().max())
+
+
+def test_broadcast_start_and_threads() -> None:
+    """A stride-0 start (one shared parameter row) and 1 vs 2 threads give identical results."""
+    system = CriticalSystem(make_chart(Architecture((3, 2), (2, 1)), 0))
+    x0, p0, p1, gam = _paths(system, 40, 2)
+    p0b = p0[:1].expand(40, -1)
+    x0b = x0.clone()
+    # every row starts from the first start pair: a root of p0[0]
+    x0b[:] = x0[0]
+    with torch.no_grad():
+        a = track(system, x0b, p0b, p1, gam, threads=1)
+        b = track(system, x0b, p0b.contiguous(), p1, gam, threads=2)
+    for u, v in zip(a, b, strict=True):
+        assert torch.equal(u, v)
