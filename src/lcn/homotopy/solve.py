@@ -7,10 +7,11 @@ Pipeline per architecture, then per dataset (batched over paths *and* datasets):
    (:mod:`.start`);
 3. a parameter homotopy (gamma trick) from the start to each dataset's ``(G, u)``, scaled to
    ``||G|| = ||u|| = 1`` (the roots scale with it: ``lam -> lam / ||u||``), tracked in one
-   torch batch (:mod:`.track`);
-4. every endpoint refined and certified at the *unscaled* data by Krawczyk's test in acb
-   balls, 53-212 bits (:mod:`.certify`); boxes pairwise disjoint make the certified roots
-   distinct; a dataset with too few certified roots is tracked again once with a new gamma
+   batch (:mod:`.track`; compiled on the CPU, :mod:`.native`);
+4. every endpoint refined and certified at the *unscaled* data by Krawczyk's test, all at
+   once in float64 with a priori rounding bounds (:mod:`.krawczyk`), the ill-conditioned
+   rest in acb balls at 106-212 bits (:mod:`.certify`); boxes pairwise disjoint make the
+   certified roots distinct; a dataset with too few certified roots is tracked again once with a new gamma
    and tighter steps, and the certified roots of both runs are merged;
 5. real roots -> balanced real layer filters, classified by
    :func:`lcn.critical.classify_critical_points`.
@@ -99,9 +100,12 @@ def critical_sets(arch: Any, data: Sequence[Dataset | GramForm], *,
     # one intra-op thread on the CPU: the batched ops are small, and threading them costs more
     # in synchronization than it gains (lcn.training.backend.small_op_threads)
     threads = 1 if dev.type == "cpu" else torch.get_num_threads()
+    # the compiled tracker's threads do whole paths: as many as torch would use
+    workers = torch.get_num_threads()
     with torch.no_grad(), fixed_threads(torch, threads):
         start = cached_start(system, chart, seed, "critical", ed, cache_dir)
-        ends, status = _track_all(system, start.x, start.p, grams, seed, TrackOptions())
+        ends, status = _track_all(system, start.x, start.p, grams, seed, TrackOptions(),
+                                  workers)
         zeros, zero_note = zero_counts(chart, [gf.G @ gf.u / (gf.norm * _unorm(gf))
                                                for gf in grams], seed, cache_dir, dev)
     certified = _certified(system, chart, grams, ends, status)
@@ -115,7 +119,7 @@ def critical_sets(arch: Any, data: Sequence[Dataset | GramForm], *,
             # a second run with a new gamma and tighter steps; certified roots are merged
             with torch.no_grad(), fixed_threads(torch, threads):
                 e2, s2 = _track_all(system, start.x, start.p, [gf], seed + 7919 * (i + 1),
-                                    TrackOptions(h_max=0.02, beta=1e-5))
+                                    TrackOptions(h_max=0.02, beta=1e-5), workers)
             more, notes2 = _certified(system, chart, [gf], e2, s2)[0]
             roots = _union(roots, more)
             paths += start.count
@@ -148,8 +152,8 @@ def _checked_gram(arch: Architecture, d: Any, i: int) -> GramForm:
 
 
 def _track_all(system: CriticalSystem, X0: np.ndarray, p0: np.ndarray,
-               grams: list[GramForm], seed: int, options: TrackOptions
-               ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+               grams: list[GramForm], seed: int, options: TrackOptions,
+               threads: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Endpoints (unscaled: ``lam`` times ``||u||``) and statuses per dataset."""
     import torch
 
@@ -172,7 +176,7 @@ def _track_all(system: CriticalSystem, X0: np.ndarray, p0: np.ndarray,
         P0 = torch.as_tensor(p0, dtype=c, device=dev).expand(N * D, -1)
         P1 = torch.as_tensor(np.repeat(T, N, axis=0), dtype=c, device=dev)
         gam = torch.as_tensor(np.repeat(gammas[s:s + per], N), dtype=c, device=dev)
-        xe, st, _ = track(system, X, P0, P1, gam, options)
+        xe, st, _ = track(system, X, P0, P1, gam, options, threads)
         xe_, st_ = xe.cpu().numpy(), st.cpu().numpy()
         for d in range(D):
             x = xe_[d * N:(d + 1) * N].copy()
