@@ -253,9 +253,9 @@ def main() -> None:
     if args.quick:
         args.datasets, args.phc_datasets, args.throughput, args.no_big = 10, 1, 1000, True
     have_phc = shutil.which("phc") is not None
-    print("lcn.homotopy.critical_sets (batched, torch complex128, one thread) vs PHCpack phc -b "
-          "(one thread) on the same gauge-fixed square systems; Gaussian data, N = d+1 samples; "
-          "wall times")
+    print("lcn.homotopy.critical_sets (batched, compiled CPU tracker, one thread) vs PHCpack "
+          "phc -b (one thread) on the same gauge-fixed square systems; Gaussian data, "
+          "N = d+1 samples; wall times")
     if not have_phc:
         print("phc: SKIPPED (PHCpack's 'phc' is not on PATH; Debian package phcpack) -- "
               "only our figures are printed")

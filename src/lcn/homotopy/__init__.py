@@ -3,8 +3,8 @@
 :func:`critical_sets` / :func:`critical_set` return a :class:`CriticalSet` per dataset: every
 complex critical point of ``L(w) = ||Y - mu(w) X||^2`` with ``mu(w) != 0`` modulo rescaling
 (``ed_degree`` of them for generic data, MATH.md 9), each certified by Krawczyk's test (in
-float64 with a priori rounding bounds, else in acb balls), the real ones classified by :mod:`lcn.critical`, and the isolated zero-filter
-critical points counted apart.
+float64 with a priori rounding bounds, else in acb balls), the real ones classified by
+:mod:`lcn.critical`, and the isolated zero-filter critical points counted apart.
 
 Files, bottom-up: ``chart`` (the gauge-fixed square system), ``system`` (its batched torch
 evaluation), ``native`` (the compiled CPU tracker), ``track`` (the path tracker), ``start``

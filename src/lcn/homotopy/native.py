@@ -94,6 +94,29 @@ def _prod(w: Any, k: Any, S: Any, woff: Any, skip1: int, skip2: int, acc: Any,
     return n
 
 
+@_inline
+def _residual(p: Any, mu: Any, Jz: Any, lam: complex, m: int, nz: int, Gmu: Any, g: Any,
+              F: Any) -> None:
+    """For parameters ``p = (vec G, b)``: ``Gmu = G mu``, ``g = lam G mu - b`` and
+    ``F = (Jz^T g, mu . g)``."""
+    mm = m * m
+    for t in range(m):
+        s = 0j
+        for t2 in range(m):
+            s += p[t * m + t2] * mu[t2]
+        Gmu[t] = s
+        g[t] = lam * s - p[mm + t]
+    for c in range(nz):
+        s = 0j
+        for t in range(m):
+            s += g[t] * Jz[t, c]
+        F[c] = s
+    s = 0j
+    for t in range(m):
+        s += mu[t] * g[t]
+    F[nz] = s
+
+
 @_njit
 def _evaluate(x: Any, W0: Any, Bs: Any, k: Any, S: Any, offs: Any, woff: Any, boff: Any,
               m: int, pc: Any, dp: Any, want_dp: bool, F: Any, J: Any, Fd: Any,
@@ -105,7 +128,6 @@ def _evaluate(x: Any, W0: Any, Bs: Any, k: Any, S: Any, offs: Any, woff: Any, bo
     n = x.shape[0]
     nz = n - 1
     lam = x[nz]
-    mm = m * m
     _layers(x, W0, Bs, k, offs, woff, boff, w)
     _prod(w, k, S, woff, -1, -1, acc, tmp)
     for t in range(m):
@@ -122,37 +144,10 @@ def _evaluate(x: Any, W0: Any, Bs: Any, k: Any, S: Any, offs: Any, woff: Any, bo
                 qv = acc[tt]
                 for c in range(kj - 1):
                     Jz[tt + sh, o + c] += qv * Bs[bo + i * (kj - 1) + c]
-    for t in range(m):
-        s = 0j
-        for t2 in range(m):
-            s += pc[t * m + t2] * mu[t2]
-        Gmu[t] = s
-        g[t] = lam * s - pc[mm + t]
-    for c in range(nz):
-        s = 0j
-        for t in range(m):
-            s += g[t] * Jz[t, c]
-        F[c] = s
-    s = 0j
-    for t in range(m):
-        s += mu[t] * g[t]
-    F[nz] = s
+    _residual(pc, mu, Jz, lam, m, nz, Gmu, g, F)
     if want_dp:
-        # gd = lam dG mu - db, reusing tmp
-        for t in range(m):
-            s = 0j
-            for t2 in range(m):
-                s += dp[t * m + t2] * mu[t2]
-            tmp[t] = lam * s - dp[mm + t]
-        for c in range(nz):
-            s = 0j
-            for t in range(m):
-                s += tmp[t] * Jz[t, c]
-            Fd[c] = s
-        s = 0j
-        for t in range(m):
-            s += mu[t] * tmp[t]
-        Fd[nz] = s
+        # F(x; dp), with acc and tmp (free until the Hessian blocks) for dG mu and gd
+        _residual(dp, mu, Jz, lam, m, nz, acc, tmp, Fd)
     for t in range(m):
         for c in range(nz):
             s = 0j

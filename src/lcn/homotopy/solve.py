@@ -11,8 +11,8 @@ Pipeline per architecture, then per dataset (batched over paths *and* datasets):
 4. every endpoint refined and certified at the *unscaled* data by Krawczyk's test, all at
    once in float64 with a priori rounding bounds (:mod:`.krawczyk`), the ill-conditioned
    rest in acb balls at 106-212 bits (:mod:`.certify`); boxes pairwise disjoint make the
-   certified roots distinct; a dataset with too few certified roots is tracked again once with a new gamma
-   and tighter steps, and the certified roots of both runs are merged;
+   certified roots distinct; a dataset with too few certified roots is tracked again once
+   with a new gamma and tighter steps, and the certified roots of both runs are merged;
 5. real roots -> balanced real layer filters, classified by
    :func:`lcn.critical.classify_critical_points`.
 
@@ -316,10 +316,11 @@ def _result(arch: Architecture, chart: Chart, gf: GramForm, roots: list[Certifie
                    "rounding bounds (Rump)")
     if bits:
         how.append(f"{len(roots) - n_float} in acb balls ({'-'.join(map(str, bits))} bits)")
-    cert = (f"Krawczyk test ({'; '.join(how)}) on the gauge-fixed critical equations (random real slices a_i.w_i = 1, seed "
-            f"{chart.seed}): each root unique and nonsingular in its box, boxes pairwise "
-            "disjoint, realness by conjugation-invariant boxes; complete when the count equals "
-            "ed_degree (bound on nonsingular roots for data off the discriminant)")
+    cert = (f"Krawczyk test ({'; '.join(how)}) on the gauge-fixed critical equations (random "
+            f"real slices a_i.w_i = 1, seed {chart.seed}): each root unique and nonsingular in "
+            "its box, boxes pairwise disjoint, realness by conjugation-invariant boxes; "
+            "complete when the count equals ed_degree (bound on nonsingular roots for data off "
+            "the discriminant)")
     undecided = sum(r.real is None for r in roots)
     if undecided:
         cert += (f"; realness undecided for {undecided} roots (their boxes meet the real "
