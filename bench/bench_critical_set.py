@@ -259,6 +259,14 @@ def main() -> None:
     if not have_phc:
         print("phc: SKIPPED (PHCpack's 'phc' is not on PATH; Debian package phcpack) -- "
               "only our figures are printed")
+    # numba compiles the tracker on its first call in a fresh environment (then loads it from
+    # its disk cache): paid here, on a small architecture, so "start s" is the monodromy alone
+    warm = Architecture((2, 2), (1, 1))
+    with tempfile.TemporaryDirectory() as cache:
+        t0 = time.perf_counter()
+        critical_sets(warm, datasets_for(warm, 1, 0), cache_dir=cache, classify=False)
+    print(f"warm-up ({warm}, compiles or loads the tracker kernels): "
+          f"{time.perf_counter() - t0:.1f} s")
     rows = []
     head = (f"{'architecture':<20}{'ed':>6}{'start s':>9}{'ours s/ds':>11}{'certified':>11}"
             f"{'phc s/ds':>10}{'phc found':>11}{'phc reg':>9}{'phc new':>8}{'ratio':>8}"

@@ -14,16 +14,16 @@ from lcn import Architecture
 from lcn.homotopy import native
 from lcn.homotopy.chart import make_chart
 from lcn.homotopy.start import _random_params, start_pair
-from lcn.homotopy.system import CriticalSystem
+from lcn.homotopy.system import CriticalSystem, ZeroSystem
 from lcn.homotopy.track import OK, TrackOptions, _track_torch, track
 
-pytestmark = pytest.mark.skipif(not native.available(), reason="numba is not installed")
+pytestmark = pytest.mark.skipif(native.numba is None, reason="numba is not installed")
 
 ARCHS = [((3, 2), (2, 1)), ((2, 2, 2), (1, 2, 1)), ((3, 1, 2), (2, 1, 1)),
          ((2, 2, 1, 2), (2, 1, 2, 1)), ((1, 3), (1, 1)), ((4, 2), (2, 1))]
 
 
-def _paths(system: CriticalSystem, count: int, seed: int
+def _paths(system: CriticalSystem | ZeroSystem, count: int, seed: int
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     rng = np.random.default_rng(seed)
     xs, p0s = zip(*(start_pair(system, rng) for _ in range(count)), strict=True)
@@ -34,9 +34,25 @@ def _paths(system: CriticalSystem, count: int, seed: int
             torch.as_tensor(p1, dtype=c), torch.as_tensor(gam, dtype=c))
 
 
+ZERO = [((2, 2, 2), (1, 2, 1), 0), ((2, 2, 2), (1, 2, 1), 1), ((2, 2, 2), (2, 2, 1), 2),
+        ((2, 3), (1, 1), 0)]
+
+
 @pytest.mark.parametrize(("k", "s"), ARCHS, ids=[f"k{k}-s{s}" for k, s in ARCHS])
 def test_native_equals_torch(k: tuple[int, ...], s: tuple[int, ...]) -> None:
-    system = CriticalSystem(make_chart(Architecture(k, s), 3))
+    _compare(CriticalSystem(make_chart(Architecture(k, s), 3)))
+
+
+@pytest.mark.parametrize(("k", "s", "layer"), ZERO)
+def test_native_equals_torch_zero_filter(k: tuple[int, ...], s: tuple[int, ...],
+                                         layer: int) -> None:
+    """The zero-filter systems (a layer zero, the others on their slices; fixed chart)."""
+    system = ZeroSystem(make_chart(Architecture(k, s), 3), layer)
+    assert system.n == system.eqs  # square
+    _compare(system)
+
+
+def _compare(system: CriticalSystem | ZeroSystem) -> None:
     x0, p0, p1, gam = _paths(system, 24, 7)
     opt = TrackOptions()
     with torch.no_grad():

@@ -8,8 +8,8 @@ are slow at these sizes. Here :data:`LANES` paths are tracked in lockstep by com
 evaluation and of the elimination is SIMD across paths (measured 2.2-2.7x one path at a
 time); a path that finishes leaves its lane to the next one, and the live lanes are kept at
 the front so idle ones cost nothing. Each path follows the *same* algorithm as
-:func:`.track.track` step for step: the moving
-Householder chart re-centred before every step, the RK4 predictor on
+:func:`.track.track` step for step: the moving Householder chart re-centred before every
+step, the RK4 predictor on
 ``dx/dt = -F_x^{-1} s'(t) F(x; p_1 - p_0)``, two Newton corrections at ``t + h``, the same
 acceptance test, step-size rule and statuses, and the map back to the fixed chart. The
 evaluation is that of :meth:`.system.CriticalSystem.evaluate` written out: the products
@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from lcn.homotopy.system import CriticalSystem
+from lcn.homotopy.system import CriticalSystem, ZeroSystem
 
-__all__ = ["BLOCK", "LANES", "available", "track_native"]
+__all__ = ["BLOCK", "LANES", "available", "supports", "track_native"]
 
 numba: Any
 try:
@@ -58,18 +58,15 @@ RUNNING = 4  # the statuses of :mod:`.track`
 OK, DIVERGED, SINGULAR, MAX_STEPS = 0, 1, 2, 3
 
 
-def available() -> bool:
-    """Whether the compiled tracker can run (numba imports)."""
-    return numba is not None
-
-
 @_inline
 def _layers(x: Any, W0: Any, Bs: Any, k: Any, offs: Any, woff: Any, boff: Any,
             w: Any, nc: int) -> None:
-    """``w_j = W0_j + Bs_j z_j`` for every active layer, into the flat ``w`` (lanes
-    ``< nc``)."""
+    """``w_j = W0_j + Bs_j z_j`` for every active layer with ``offs[j] >= 0``, into the flat
+    ``w`` (lanes ``< nc``)."""
     for j in range(k.shape[0]):
         kj, o, wo, bo = k[j], offs[j], woff[j], boff[j]
+        if o < 0:  # not a variable layer (the zero layer of a zero-filter system)
+            continue
         for i in range(kj):
             wr = w[wo + i]
             W0r = W0[wo + i]
@@ -263,6 +260,75 @@ def _evaluate(x: Any, W0: Any, Bs: Any, k: Any, S: Any, offs: Any, woff: Any, bo
 
 
 @_njit
+def _evaluate_zero(x: Any, W0: Any, Bs: Any, k: Any, S: Any, offs: Any, woff: Any,
+                   boff: Any, zj: int, kz: int, Sz: int, pc: Any, dp: Any, want_dp: bool,
+                   F: Any, J: Any, Fd: Any, w: Any, acc: Any, tmp: Any, Hw: Any, s1: Any,
+                   nc: int) -> None:
+    """The zero-filter system (:class:`~.system.ZeroSystem`, fixed chart), lanes ``< nc``:
+    ``F_i = sum_t b[t + i S_z] Q_z[t]`` (``Q_z`` the product of the layers other than the zero
+    layer ``zj``, all of them when ``zj = -1``, a zero layer of size 1) for ``i < k_z``, its
+    Jacobian ``sum_l Bs_c[l, .] sum_t Q_zc[t] b[t + l S_c + i S_z]`` and ``Fd = F(x; dp)``."""
+    _layers(x, W0, Bs, k, offs, woff, boff, w, nc)
+    q = _prod(w, k, S, woff, zj, -1, acc, tmp, nc)
+    for i in range(kz):
+        Fi = F[i]
+        Fdi = Fd[i]
+        for r in range(nc):
+            Fi[r] = 0.0
+            Fdi[r] = 0.0
+        for tt in range(q):
+            ar = acc[tt]
+            br = pc[tt + i * Sz]
+            for r in range(nc):
+                Fi[r] += br[r] * ar[r]
+            if want_dp:
+                dr = dp[tt + i * Sz]
+                for r in range(nc):
+                    Fdi[r] += dr[r] * ar[r]
+    for c in range(k.shape[0]):
+        if offs[c] < 0:
+            continue
+        q = _prod(w, k, S, woff, zj, c, acc, tmp, nc)
+        kc, oc, bc = k[c], offs[c], boff[c]
+        for i in range(kz):
+            for li in range(kc):
+                Hr = Hw[li, 0]
+                for r in range(nc):
+                    Hr[r] = 0.0
+                sh = li * S[c] + i * Sz
+                for tt in range(q):
+                    ar = acc[tt]
+                    br = pc[tt + sh]
+                    for r in range(nc):
+                        Hr[r] += ar[r] * br[r]
+            for col in range(kc - 1):
+                for r in range(nc):
+                    s1[r] = 0.0
+                for li in range(kc):
+                    Br = Bs[bc + li * (kc - 1) + col]
+                    Hr = Hw[li, 0]
+                    for r in range(nc):
+                        s1[r] += Br[r] * Hr[r]
+                Jr = J[i, oc + col]
+                for r in range(nc):
+                    Jr[r] = s1[r]
+
+
+@_inline
+def _eval(zero: bool, zj: int, kz: int, Sz: int, x: Any, W0: Any, Bs: Any, k: Any, S: Any,
+          offs: Any, woff: Any, boff: Any, m: int, pc: Any, dp: Any, want_dp: bool, F: Any,
+          J: Any, Fd: Any, w: Any, mu: Any, acc: Any, tmp: Any, Jz: Any, Gmu: Any, g: Any,
+          GJ: Any, Hw: Any, s1: Any, nc: int) -> None:
+    """:func:`_evaluate_zero` or :func:`_evaluate`."""
+    if zero:
+        _evaluate_zero(x, W0, Bs, k, S, offs, woff, boff, zj, kz, Sz, pc, dp, want_dp, F, J,
+                       Fd, w, acc, tmp, Hw, s1, nc)
+    else:
+        _evaluate(x, W0, Bs, k, S, offs, woff, boff, m, pc, dp, want_dp, F, J, Fd, w, mu,
+                  acc, tmp, Jz, Gmu, g, GJ, Hw, s1, nc)
+
+
+@_njit
 def _solve(A: Any, b: Any, LU: Any, out: Any, ok: Any, nc: int) -> None:
     """``out = A^{-1} b`` in every lane by Gaussian elimination with partial pivoting (rows
     swapped per lane, the elimination shared); ``ok[r] = False`` and NaN for a lane with an
@@ -359,12 +425,13 @@ def _recenter(x: Any, W0: Any, Bs: Any, k: Any, offs: Any, woff: Any, boff: Any,
 def _track_range(X0: Any, P0: Any, i0: Any, P1: Any, i1: Any, gam: Any, a_fix: Any,
                  B_fix: Any, k: Any, S: Any, offs: Any, woff: Any, boff: Any, m: int,
                  h0: float, h_max: float, h_min: float, beta: float, max_steps: int,
-                 x_max: float, lo: int, hi: int, lanes: int, Xout: Any, status: Any,
-                 steps: Any) -> None:
+                 x_max: float, lo: int, hi: int, lanes: int, zero: bool, zj: int, kz: int,
+                 Sz: int, Xout: Any, status: Any, steps: Any) -> None:
     """Track paths ``lo <= q < hi`` from ``P0[i0[q]]`` to ``P1[i1[q]]`` (see the module
     docstring), ``lanes`` at a time in lockstep (a lane that finishes takes the next path);
     endpoints in the fixed chart, those that ended OK after three Newton steps at
-    ``P1[i1[q]]``."""
+    ``P1[i1[q]]``. ``zero``: the zero-filter system of ``(zj, kz, Sz)`` (:func:`_evaluate_zero`,
+    fixed chart, no ``lam``), else the critical system (moving charts)."""
     n = X0.shape[1]
     nz = n - 1
     P = P0.shape[1]
@@ -426,7 +493,8 @@ def _track_range(X0: Any, P0: Any, i0: Any, P1: Any, i1: Any, gam: Any, a_fix: A
         for r in range(nc):
             dt[r] = min(h[r], 1 - t[r])
             good[r] = True
-        _recenter(x, W0, Bs, k, offs, woff, boff, w, uvec, nc)
+        if not zero:
+            _recenter(x, W0, Bs, k, offs, woff, boff, w, uvec, nc)
         for qs in range(4):
             for i in range(n):
                 for r in range(nc):
@@ -440,8 +508,8 @@ def _track_range(X0: Any, P0: Any, i0: Any, P1: Any, i1: Any, gam: Any, a_fix: A
             for i in range(P):
                 for r in range(nc):
                     pc[i, r] = p0[i, r] + sc[r] * dp[i, r]
-            _evaluate(xs, W0, Bs, k, S, offs, woff, boff, m, pc, dp, True, F, J, Fd,
-                      w, mu, acc, tmp, Jz, Gmu, g, GJ, Hw, s1, nc)
+            _eval(zero, zj, kz, Sz, xs, W0, Bs, k, S, offs, woff, boff, m, pc, dp, True, F, J,
+                  Fd, w, mu, acc, tmp, Jz, Gmu, g, GJ, Hw, s1, nc)
             for i in range(n):
                 for r in range(nc):
                     rhs[i, r] = -Fd[i, r] * dsc[r]
@@ -460,8 +528,8 @@ def _track_range(X0: Any, P0: Any, i0: Any, P1: Any, i1: Any, gam: Any, a_fix: A
             for r in range(nc):
                 pc[i, r] = p0[i, r] + sc[r] * dp[i, r]
         for it in range(2):
-            _evaluate(xp, W0, Bs, k, S, offs, woff, boff, m, pc, dp, False, F, J, Fd,
-                      w, mu, acc, tmp, Jz, Gmu, g, GJ, Hw, s1, nc)
+            _eval(zero, zj, kz, Sz, xp, W0, Bs, k, S, offs, woff, boff, m, pc, dp, False, F,
+                  J, Fd, w, mu, acc, tmp, Jz, Gmu, g, GJ, Hw, s1, nc)
             for i in range(n):
                 for r in range(nc):
                     rhs[i, r] = -F[i, r]
@@ -520,7 +588,7 @@ def _track_range(X0: Any, P0: Any, i0: Any, P1: Any, i1: Any, gam: Any, a_fix: A
                 continue
             q = path[r]
             _finish(x[:, r], W0[:, r], Bs[:, r], a_fix, B_fix, k, S, offs, woff, boff, m,
-                    P1[i1[q]], st == OK, Xout[q])
+                    P1[i1[q]], st == OK, zero, zj, kz, Sz, Xout[q])
             status[q] = st
             steps[q] = nst[r]
             if nxt < hi:
@@ -584,10 +652,11 @@ def _move(src: int, dst: int, x: Any, W0: Any, Bs: Any, p0: Any, dp: Any, ga: An
 
 @_njit
 def _finish(x: Any, W0: Any, Bs: Any, a_fix: Any, B_fix: Any, k: Any, S: Any, offs: Any,
-            woff: Any, boff: Any, m: int, p1: Any, polish: bool, out: Any) -> None:
+            woff: Any, boff: Any, m: int, p1: Any, polish: bool, zero: bool, zj: int, kz: int,
+            Sz: int, out: Any) -> None:
     """One path's end (one lane's ``x``, ``W0``, ``Bs``): its point in the fixed chart
-    (``w / (a . w)``, ``lam prod (a . w)``), then, when ``polish``, three Newton steps there at
-    ``p1``; into ``out``."""
+    (``w / (a . w)``, ``lam prod (a . w)``; already there for a zero-filter system), then,
+    when ``polish``, three Newton steps there at ``p1``; into ``out``."""
     n = x.shape[0]
     nz = n - 1
     A = k.shape[0]
@@ -609,7 +678,7 @@ def _finish(x: Any, W0: Any, Bs: Any, a_fix: Any, B_fix: Any, k: Any, S: Any, of
         B1[i, 0] = Bs[i]
     _layers(xx, W1, B1, k, offs, woff, boff, w, 1)
     lam = x[nz]
-    for j in range(A):
+    for j in range(0 if zero else A):
         kj, wo, bo, o = k[j], woff[j], boff[j], offs[j]
         aw = 0j
         for i in range(kj):
@@ -620,7 +689,8 @@ def _finish(x: Any, W0: Any, Bs: Any, a_fix: Any, B_fix: Any, k: Any, S: Any, of
                 z += (w[wo + i, 0] / aw - a_fix[wo + i]) * B_fix[bo + i * (kj - 1) + c]
             xx[o + c, 0] = z
         lam = lam * aw
-    xx[nz, 0] = lam
+    if not zero:
+        xx[nz, 0] = lam
     if polish:
         for i in range(nk):
             W1[i, 0] = a_fix[i]
@@ -645,8 +715,8 @@ def _finish(x: Any, W0: Any, Bs: Any, a_fix: Any, B_fix: Any, k: Any, S: Any, of
         Hw = np.empty((kmax, kmax, 1), c16)
         s1 = np.empty(1, c16)
         for _ in range(3):
-            _evaluate(xx, W1, B1, k, S, offs, woff, boff, m, pc, pc, False, F, J, F, w, mu,
-                      acc, tmp, Jz, Gmu, g, GJ, Hw, s1, 1)
+            _eval(zero, zj, kz, Sz, xx, W1, B1, k, S, offs, woff, boff, m, pc, pc, False, F,
+                  J, F, w, mu, acc, tmp, Jz, Gmu, g, GJ, Hw, s1, 1)
             for i in range(n):
                 rhs[i, 0] = -F[i, 0]
             _solve(J, rhs, LU, d, ok, 1)
@@ -657,8 +727,13 @@ def _finish(x: Any, W0: Any, Bs: Any, a_fix: Any, B_fix: Any, k: Any, S: Any, of
         out[i] = xx[i, 0]
 
 
-def track_native(system: CriticalSystem, x0: np.ndarray, p0: np.ndarray, p1: np.ndarray,
-                 gamma: np.ndarray, options: Any, threads: int
+def supports(system: Any) -> bool:
+    """Whether :func:`track_native` can track ``system``'s paths."""
+    return numba is not None and isinstance(system, CriticalSystem | ZeroSystem)
+
+
+def track_native(system: CriticalSystem | ZeroSystem, x0: np.ndarray, p0: np.ndarray,
+                 p1: np.ndarray, gamma: np.ndarray, options: Any, threads: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Track every row of ``x0`` from ``p0`` to ``p1`` along ``gamma`` (NumPy arrays, the
     arguments of :func:`.track.track`; a parameter array whose rows all share one stride-0
@@ -667,7 +742,14 @@ def track_native(system: CriticalSystem, x0: np.ndarray, p0: np.ndarray, p1: np.
     ch = system.chart
     sizes = np.array(ch.sizes, dtype=np.int64)
     S = np.array(ch.strides, dtype=np.int64)
-    offs = np.array(ch.offsets, dtype=np.int64)
+    zero = isinstance(system, ZeroSystem)
+    if zero:
+        offs = np.array([system.offs.get(j, -1) for j in range(len(ch.active))], np.int64)
+        zj = -1 if system.zero is None else int(system.zero)
+        kz, Sz = int(system.eqs), int(ch.arch.S[system.layer])
+    else:
+        offs = np.array(ch.offsets, dtype=np.int64)
+        zj, kz, Sz = -1, 0, 0
     woff = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     bsz = sizes * (sizes - 1)
     boff = np.concatenate([[0], np.cumsum(bsz)[:-1]]).astype(np.int64)
@@ -688,7 +770,7 @@ def track_native(system: CriticalSystem, x0: np.ndarray, p0: np.ndarray, p1: np.
     def run(lo: int, hi: int) -> None:
         _track_range(X0, P0, i0, P1, i1, gam, a_fix, B_fix, sizes, S, offs, woff, boff, ch.m,
                      o.h0, o.h_max, o.h_min, o.beta, o.max_steps, o.x_max, lo, hi, LANES,
-                     Xout, status, steps)
+                     zero, zj, kz, Sz, Xout, status, steps)
 
     blocks = [(lo, min(lo + BLOCK, N)) for lo in range(0, N, BLOCK)]
     if threads <= 1 or len(blocks) <= 1:

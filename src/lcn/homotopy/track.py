@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from lcn.homotopy import native
-from lcn.homotopy.system import CriticalSystem
 
 __all__ = ["DIVERGED", "MAX_STEPS", "OK", "SINGULAR", "STATUS", "TrackOptions", "track"]
 
@@ -78,13 +77,13 @@ def track(system: Any, x0: Any, p0: Any, p1: Any, gamma: Any,
     (``(N, P)`` each) along ``gamma`` (``(N,)`` complex). Returns the endpoints ``(N, n)``, the
     statuses ``(N,)`` (int64, :data:`STATUS`) and the steps taken ``(N,)``.
 
-    On the CPU a :class:`~.system.CriticalSystem` is tracked by the compiled tracker of
-    :mod:`.native` (the same algorithm, on ``threads`` threads, default torch's count); other
-    systems and CUDA tensors by the batched torch loop below."""
+    On the CPU the systems of :mod:`.system` are tracked by the compiled tracker of
+    :mod:`.native` (the same algorithm, on ``threads`` threads, default torch's count); CUDA
+    tensors (and any other system) by the batched torch loop below."""
     import torch
 
     opt = options or TrackOptions()
-    if x0.device.type == "cpu" and isinstance(system, CriticalSystem) and native.available():
+    if x0.device.type == "cpu" and native.supports(system):
         nthreads = torch.get_num_threads() if threads is None else threads
         xe, st, ns = native.track_native(system, x0.numpy(), p0.numpy(), p1.numpy(),
                                          gamma.numpy(), opt, nthreads)
