@@ -20,7 +20,7 @@ elimination with partial pivoting, rows swapped per path (an exactly zero pivot 
 singular, like ``torch.linalg.solve_ex``).
 
 Paths are split over a thread pool in blocks of :data:`BLOCK` (the kernel releases the GIL).
-numba is optional: without it :func:`available` is ``False`` and the torch tracker runs.
+numba is optional: without it :func:`supports` is ``False`` and the torch tracker runs.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import numpy as np
 
 from lcn.homotopy.system import CriticalSystem, ZeroSystem
 
-__all__ = ["BLOCK", "LANES", "available", "supports", "track_native"]
+__all__ = ["BLOCK", "LANES", "supports", "track_native"]
 
 numba: Any
 try:
@@ -743,7 +743,7 @@ def track_native(system: CriticalSystem | ZeroSystem, x0: np.ndarray, p0: np.nda
     sizes = np.array(ch.sizes, dtype=np.int64)
     S = np.array(ch.strides, dtype=np.int64)
     zero = isinstance(system, ZeroSystem)
-    if zero:
+    if isinstance(system, ZeroSystem):
         offs = np.array([system.offs.get(j, -1) for j in range(len(ch.active))], np.int64)
         zj = -1 if system.zero is None else int(system.zero)
         kz, Sz = int(system.eqs), int(ch.arch.S[system.layer])
