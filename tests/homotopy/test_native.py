@@ -5,17 +5,19 @@ pairs of several architectures (strided, stride one, size-1 layers, one active l
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from lcn import Architecture
-from lcn.homotopy import native
+from lcn.homotopy import critical_sets, native
 from lcn.homotopy.chart import make_chart
 from lcn.homotopy.start import _random_params, start_pair
 from lcn.homotopy.system import CriticalSystem, ZeroSystem
 from lcn.homotopy.track import OK, TrackOptions, _track_torch, track
+from lcn.training import gaussian_dataset
 
 pytestmark = pytest.mark.skipif(native.numba is None, reason="numba is not installed")
 
@@ -89,3 +91,18 @@ def test_broadcast_start_and_threads() -> None:
         b = track(system, x0b, p0b.contiguous(), p1, gam, threads=2)
     for u, v in zip(a, b, strict=True):
         assert torch.equal(u, v)
+
+
+@pytest.mark.gpu
+def test_cuda_solver_matches_cpu(cache: Path) -> None:
+    """On CUDA the torch tracker and the float64 Krawczyk test run on the device: the same
+    certified complete sets as the compiled CPU tracker (run with ``make test-gpu``)."""
+    arch = Architecture((3, 3), (2, 1))
+    data = [gaussian_dataset(arch, N=20, seed=i) for i in range(4)]
+    cpu = critical_sets(arch, data, cache_dir=cache, classify=False)
+    gpu = critical_sets(arch, data, cache_dir=cache, classify=False, device="cuda")
+    for a, b in zip(cpu, gpu, strict=True):
+        assert a.certified_complete and b.certified_complete
+        for v in b.functions:
+            d = np.abs(a.functions - v).max(axis=1) / (1 + np.abs(v).max())
+            assert d.min() < 1e-8
