@@ -23,14 +23,18 @@ def levenberg_marquardt(
     ftol: float = 1e-15,
     gtol: float = 1e-13,
     prune: bool = True,
+    compiled: bool | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Minimize ``||C (mu(theta_b) - f)||^2`` for every start ``b``: Levenberg-Marquardt with
     Marquardt scaling and Nielsen's gain-ratio damping update, per start, batched; the layers
     are rebalanced after every accepted step. Returns the final parameters and costs.
 
-    Runs compiled (:mod:`.lm_kernel`, the same algorithm) when numba is available, else in
-    NumPy (:func:`levenberg_marquardt_numpy`)."""
-    if lm_kernel.available():
+    ``compiled``: run the compiled solver (:mod:`.lm_kernel`, the same algorithm; default:
+    when numba is available) or the batched NumPy one (the fallback, and the tests'
+    reference)."""
+    if compiled is None:
+        compiled = lm_kernel.available()
+    if compiled:
         th = np.array(theta, dtype=np.float64, order="C", copy=True)
         cost = np.empty(th.shape[0])
         Cm = np.zeros((0, 0)) if C is None else np.ascontiguousarray(C, dtype=np.float64)
@@ -39,21 +43,6 @@ def levenberg_marquardt(
                          np.ascontiguousarray(f, dtype=np.float64), Cm, max_iter, ftol, gtol,
                          prune, cost)
         return th, cost
-    return levenberg_marquardt_numpy(model, theta, f, C, max_iter, ftol, gtol, prune)
-
-
-def levenberg_marquardt_numpy(
-    model: BatchModel,
-    theta: FloatArray,
-    f: FloatArray,
-    C: FloatArray | None,
-    max_iter: int = 400,
-    ftol: float = 1e-15,
-    gtol: float = 1e-13,
-    prune: bool = True,
-) -> tuple[FloatArray, FloatArray]:
-    """:func:`levenberg_marquardt` batched in NumPy (the fallback without numba, and the
-    tests' reference for the compiled solver)."""
     st = _LM(model, f, C, model.balance(np.array(theta, dtype=np.float64)))
     history = [st.cost.copy()]
     for it in range(max_iter):
