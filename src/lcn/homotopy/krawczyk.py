@@ -22,15 +22,30 @@ The enclosures, for batches of roots in torch complex128 (one call evaluates tho
   (:meth:`~.system.CriticalSystem.majorant`, ``-b`` by ``+beta``) is a polynomial ``P^`` whose
   coefficients dominate those of ``P``, so ``|P(x~ + d, b~ + e) - P(x~, b~)| <=
   P^(|x~| + |d|, |b~| + |e|) - P^(|x~|, |b~|)``.
+  The evaluation runs in the explicit chart ``w_j = a_j + B_j z_j`` (per-row charts of
+  :meth:`~.system.CriticalSystem.evaluate`), whose shift and correlation matrices are exact
+  0/1 tensors, so the computed ``F'`` is the derivative of the computed ``F`` up to rounding
+  (the fixed-chart evaluation folds ``B_j`` into rounded matrices).
 * *Rounding.* With unit roundoff ``u = 2^-53``, every complex operation of the evaluation is
   exact up to a relative ``4 u`` (``sqrt(5) u`` for a product, Brent-Percival-Zimmermann 2007;
-  sums of ``k`` terms in any order: ``gamma_k``, Higham 3.1) and no value depends on a chain of
-  more than ``D`` operations (:func:`depth`), so ``|fl(P) - P| <= gamma P^(|x~|, |b~|)``,
+  a BLAS ``zgemm`` works on real and imaginary parts as real dot products; sums of ``k`` terms
+  in any order: ``gamma_k``, Higham 3.1) and no value depends on a chain of more than ``D``
+  operations (:func:`depth`), so ``|fl(P) - P| <= gamma P^(|x~|, |b~|)``,
   ``gamma = 4 D u / (1 - 4 D u)``; the majorants themselves, all terms non-negative, are
   computed to a relative ``gamma``; ``b~ = fl(G u)`` is within ``gamma_m |G| |u|`` of ``b``.
   Every bound computed in floating point is multiplied by ``SAFE = 1 + 1e-10`` (far above
-  its own rounding, ``<= 1e-12`` relative here). IEEE binary64 with round-to-nearest is
-  assumed (what NumPy and torch use on the CPU).
+  its own rounding, ``<= 1e-12`` relative here), and the inputs of ``|.|`` are rounded
+  outward by ``8 u`` (a correctly rounded modulus on the CPU, 2 ulp with CUDA's ``hypot``).
+  IEEE binary64 with round-to-nearest is assumed (NumPy and torch on the CPU; CUDA's
+  arithmetic, with fused multiply-adds, satisfies the same bounds).
+* *Underflow.* The relative model holds for an operation whose majorant is at least
+  ``2^-1022`` (an underflowed result is off by at most ``2^-1075`` absolutely) or exactly 0
+  (then the operation is exact). Every non-zero term of the expansion is a product of at most
+  ``K = 4 A + 8`` inputs (entries of ``x~``, ``G``, ``u``, ``b~``, the slices and the chart
+  bases), so rows whose non-zero inputs all have modulus at least ``2^(-1000 / K)`` stay in
+  that range; other rows are left to acb.
+* *Symmetry.* The Jacobian formula uses ``G = G^T`` (as ``GramForm`` makes it, exactly);
+  ``G`` that is not exactly symmetric is refused.
 
 A root that fails here (ill-conditioned ones, condition numbers above about ``1e6``, need
 more than 53 bits) is left to the acb test of :mod:`.certify`, which raises the precision.
@@ -43,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from lcn.errors import DataError
 from lcn.homotopy.system import CriticalSystem
 
 __all__ = ["FloatCertificates", "SAFE", "certify_float", "depth"]
@@ -67,9 +83,13 @@ class FloatCertificates:
 
 def depth(system: CriticalSystem) -> int:
     """An upper bound on the length of the chain of rounded operations behind any entry of
-    ``F`` or ``F'`` (see the module docstring): the layers (``k`` terms), ``A - 1`` products
-    of at most ``m k_max`` terms each, ``Jz`` (``k``), ``g`` (``m + 2``), the contractions
-    (``2 m``) and the Hessian blocks (``m^2``), with room to spare."""
+    ``F`` or ``F'`` (see the module docstring). Adding an exact zero or multiplying by an
+    exact 0/1 entry rounds nothing, so the chain is at most: the layers (``k`` terms), the
+    prefix and suffix products (``k`` non-zero terms per factor, ``A`` factors), a product
+    ``Q_j`` or ``Q_jc`` (``2 m``), ``Jz`` (``k``), ``g`` (``m + 2``), the contractions
+    (``2 m``), the Hessian blocks (``m^2`` terms, then ``B_j^T . B_c``: ``2 k``), about
+    ``max(A k + 3 m, (A - 1) k + 2 m + m^2) + 4 k + 8``; twice the expression below exceeds it
+    with room to spare (an independent count gave 42-4236 against this bound's 210-10310)."""
     k = max(system.sizes) if system.A else 1
     m = system.m
     return 2 * (system.A * (m * k + 1) + m * m + 4 * m + 4 * k + 16)
@@ -100,6 +120,9 @@ def certify_float(system: CriticalSystem, G: np.ndarray, u: np.ndarray, X: np.nd
         return FloatCertificates(ok, real, center, radius)
     G = np.asarray(G, dtype=np.float64)
     u = np.asarray(u, dtype=np.float64)
+    if not np.array_equal(G, G.transpose(0, 2, 1)):
+        raise DataError("G", "must be exactly symmetric (the Jacobian formula uses G = G^T); "
+                        "use GramForm.G or (G + G^T) / 2")
     m = system.m
     b = np.einsum("nij,nj->ni", G, u)
     rho_b = _gamma(m + 2) * np.einsum("nij,nj->ni", np.abs(G), np.abs(u)) * SAFE
@@ -112,6 +135,7 @@ def certify_float(system: CriticalSystem, G: np.ndarray, u: np.ndarray, X: np.nd
     pb = maj.pack(np.abs(G), -(np.abs(b) + rho_b))  # beta = |b~| + rho_b
     x = torch.as_tensor(center, dtype=c, device=dev)
     fin = torch.isfinite(x.real).all(1) & torch.isfinite(x.imag).all(1)
+    fin &= torch.as_tensor(_scaled(system, G, u, b), device=dev)
     x = torch.where(fin[:, None], x, torch.zeros_like(x))
     F, J, _ = system.evaluate(x, p)
     d, info = torch.linalg.solve_ex(J, -F[..., None])
@@ -152,7 +176,8 @@ def _test(system: CriticalSystem, maj: CriticalSystem, x: Any, p: Any, pa: Any, 
     radius that passed (``inf`` where none did)."""
     torch = system.torch
     N, n = x.shape
-    F, J, _ = system.evaluate(x, p)
+    ch, ch_abs = _charts(system, N)
+    F, J, _ = system.evaluate(x, p, None, ch)
     Y, info = torch.linalg.inv_ex(J)
     inv_ok = info == 0
     Y = torch.where(inv_ok[:, None, None], Y, torch.zeros_like(Y))
@@ -161,11 +186,11 @@ def _test(system: CriticalSystem, maj: CriticalSystem, x: Any, p: Any, pa: Any, 
     Z = (eye - Y @ J).abs()
     YF = (Y @ F[..., None])[..., 0].abs()
     ax = x.abs()
-    y0 = (ax * (1 - 4 * U)).to(x.dtype)           # <= |x~|
-    yu = (ax * (1 + 4 * U)).to(x.dtype)           # >= |x~|
-    Fa, _, _ = maj.evaluate(yu, pa)
-    Fb, _, _ = maj.evaluate(yu, pb)
-    _, J0, _ = maj.evaluate(y0, pa)
+    y0 = (ax * (1 - 8 * U)).to(x.dtype)           # <= |x~|
+    yu = (ax * (1 + 8 * U)).to(x.dtype)           # >= |x~|
+    Fa, _, _ = maj.evaluate(yu, pa, None, ch_abs)
+    Fb, _, _ = maj.evaluate(yu, pb, None, ch_abs)
+    _, J0, _ = maj.evaluate(y0, pa, None, ch_abs)
     Fa, Fb, J0 = Fa.real, Fb.real, J0.real
     # |F(x~; b) - fl F(x~; b~)|: the b~ rounding plus the evaluation's
     rho_F = (Fb - Fa) + 3 * gam * (Fb + Fa)
@@ -174,15 +199,17 @@ def _test(system: CriticalSystem, maj: CriticalSystem, x: Any, p: Any, pa: Any, 
     Zc = Z + gam * (aY @ J.abs() + eye.real)
     passed = torch.zeros(N, dtype=torch.bool, device=x.device)
     radius = torch.full((N,), float("inf"), dtype=torch.float64, device=x.device)
-    lam = ax[:, -1]
-    ok0 = inv_ok & torch.isfinite(base)
+    lam = ax[:, -1] * (1 - 8 * U)  # <= |lam~|
+    # no underflow (module docstring): every non-zero |x~_i| at least the threshold
+    tiny = (ax > 0) & (ax < _threshold(system))
+    ok0 = inv_ok & torch.isfinite(base) & ~tiny.any(1)
     for mult in RADII:
         todo = ok0 & ~passed
         if not bool(todo.any()):
             break
         r = torch.clamp(base * mult, min=1e-300)
-        y1 = ((ax + r[:, None]) * (1 + 4 * U)).to(x.dtype)
-        _, J1, _ = maj.evaluate(y1, pb)
+        y1 = ((ax + r[:, None]) * (1 + 8 * U)).to(x.dtype)
+        _, J1, _ = maj.evaluate(y1, pb, None, ch_abs)
         J1 = J1.real
         R_J = (J1 - J0) + 3 * gam * (J1 + J0)
         M = Zc + aY @ R_J
@@ -192,3 +219,35 @@ def _test(system: CriticalSystem, maj: CriticalSystem, x: Any, p: Any, pa: Any, 
         radius = torch.where(ok, r, radius)
         passed |= ok
     return passed, radius
+
+
+def _charts(system: CriticalSystem, N: int) -> tuple[tuple[list[Any], list[Any]],
+                                                     tuple[list[Any], list[Any]]]:
+    """The fixed chart as explicit per-row charts ``(W0, B)`` (views, ``N`` rows), and the
+    same with absolute values for the majorant."""
+    W0, Bs = system.fixed_charts()
+    ch = ([w.expand(N, -1) for w in W0], [B.expand(N, -1, -1) for B in Bs])
+    ch_abs = ([w.abs().to(w.dtype).expand(N, -1) for w in W0],
+              [B.abs().to(B.dtype).expand(N, -1, -1) for B in Bs])
+    return ch, ch_abs
+
+
+def _threshold(system: CriticalSystem) -> float:
+    """Smallest modulus allowed for a non-zero input (module docstring, *Underflow*)."""
+    return 2.0 ** (-1000 / (4 * system.A + 8))
+
+
+def _scaled(system: CriticalSystem, G: np.ndarray, u: np.ndarray, b: np.ndarray
+            ) -> np.ndarray:
+    """Rows whose data and chart have no non-zero entry below :func:`_threshold`."""
+    t = _threshold(system)
+
+    def small(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+        a = np.abs(a)
+        return ((a > 0) & (a < t)).any(axis=axes)
+
+    chart = system.chart
+    if any(bool(small(np.asarray(v), (0,) if np.ndim(v) == 1 else (0, 1)))
+           for v in (*chart.a, *chart.B)):
+        return np.zeros(G.shape[0], bool)
+    return ~(small(G, (1, 2)) | small(u, (1,)) | small(b, (1,)))

@@ -170,10 +170,12 @@ class CriticalSystem(_Multilinear):
                                                   dtype=c, device=device)
 
     def majorant(self) -> CriticalSystem:
-        """The same evaluation with every constant (slices, chart bases, the fixed shift and
-        correlation matrices) replaced by its absolute value: at non-negative ``x`` and
-        parameters ``(|G|, -beta)`` it computes polynomials whose coefficients dominate those of
-        ``F`` and ``F'`` (the majorants of :mod:`.krawczyk`). Fixed chart only."""
+        """The same evaluation with every constant replaced by its absolute value: at
+        non-negative ``x``, parameters ``(|G|, -beta)`` and charts ``(|W0|, |B|)`` it computes
+        polynomials whose coefficients dominate those of ``F`` and ``F'`` (the majorants of
+        :mod:`.krawczyk`, which evaluates in explicit charts: their shift matrices ``Sh``,
+        ``Cu`` are exact 0/1, unlike the folded ``M``, ``C`` of the fixed chart, whose entries
+        are rounded sums)."""
         if self._majorant is None:
             def ab(t: Any) -> Any:
                 return t.abs().to(t.dtype)
@@ -182,7 +184,8 @@ class CriticalSystem(_Multilinear):
             out.a_cat, out.Bblk = ab(self.a_cat), ab(self.Bblk)
             out.M = [ab(M) for M in self.M]
             out.C = {key: ab(C) for key, C in self.C.items()}
-            out.Cu, out.Sh = {}, []  # per-path charts are not majorized (Up is 0/1)
+            out.Sh = [ab(S) for S in self.Sh]
+            out.Cu = {key: ab(C) for key, C in self.Cu.items()}
             out._majorant = out
             self._majorant = out
         return self._majorant
