@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lcn import Architecture
+from lcn.errors import DataError
 from lcn.homotopy.certify import AcbSystem, Certified, _newton, certify_roots
 from lcn.homotopy.chart import make_chart
 from lcn.homotopy.krawczyk import certify_float, depth
@@ -125,3 +126,19 @@ def test_depth_bound_covers_the_evaluation() -> None:
     small = depth(CriticalSystem(make_chart(Architecture((2, 2), (1, 1)), 0)))
     big = depth(CriticalSystem(make_chart(Architecture((3, 3, 3), (2, 2, 1)), 0)))
     assert 0 < small < big < 10**5
+
+
+def test_refuses_asymmetric_g_and_tiny_inputs(cache: Path) -> None:
+    """``G`` must be exactly symmetric (the Jacobian formula uses it); a row with a non-zero
+    input below the underflow threshold is not certified here (acb takes it)."""
+    _, _, system, _, rows = _endpoints((3, 2), (2, 1), cache, range(1))
+    G, u, X = _batch(rows)
+    bad = G.copy()
+    bad[0, 0, 1] += 1e-12
+    with pytest.raises(DataError, match="symmetric"):
+        certify_float(system, bad, u, X)
+    assert certify_float(system, G, u, X).ok.all()
+    u2 = u.copy()
+    u2[0, 0] = 1e-300
+    fc = certify_float(system, G, u2, X)
+    assert not fc.ok[0]
