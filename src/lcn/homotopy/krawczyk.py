@@ -244,7 +244,7 @@ def _scaled(system: CriticalSystem, G: np.ndarray, u: np.ndarray, b: np.ndarray
 
     def small(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
         a = np.abs(a)
-        return ((a > 0) & (a < t)).any(axis=axes)
+        return np.asarray(((a > 0) & (a < t)).any(axis=axes))
 
     chart = system.chart
     if any(bool(small(np.asarray(v), (0,) if np.ndim(v) == 1 else (0, 1)))

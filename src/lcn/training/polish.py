@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lcn.architecture import Architecture
+from lcn.training import polish_kernel
 from lcn.training.engine import Engine
 
 if TYPE_CHECKING:
@@ -52,7 +54,9 @@ def lm_solve(
     eng: Engine, theta: torch.Tensor, q0: torch.Tensor | None, max_iter: int, tol: float
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Levenberg-Marquardt on ``F(w) = [grad L(w); gamma (q(w) - q0)]`` (``q0 = None``: no
-    gauge rows; the damping then picks a minimum-norm step along the orbits).
+    gauge rows; the damping then picks a minimum-norm step along the orbits). For an LCN on
+    the CPU in float64 the compiled version runs (:mod:`lcn.training.polish_kernel`, the same
+    algorithm).
 
     A zero of ``F`` is a critical point of ``L`` of *any* index (this is Gauss-Newton on
     ``||F||^2``, not descent on ``L``); the gauge rows make the zero isolated for LCNs at
@@ -60,6 +64,22 @@ def lm_solve(
     damping handles). Iterates per run until ``rel_grad <= tol`` or ``max_iter``; converged
     runs leave the batch. Returns (theta, rel_grad, iterations).
     """
+    torch = eng.torch
+    arch = eng.model.arch
+    if (polish_kernel.available() and theta.device.type == "cpu"
+            and theta.dtype == torch.float64 and eng.model.lifts() is not None):
+        assert isinstance(arch, Architecture)  # lifts() is not None: an LCN
+        th, rel, it = polish_kernel.lm_solve(
+            theta.numpy(), arch.k, arch.S, eng.G.numpy(), eng.u.numpy(), eng.Gnorm.numpy(),
+            None if q0 is None else q0.numpy(), max_iter, tol)
+        return torch.from_numpy(th), torch.from_numpy(rel), torch.from_numpy(it)
+    return _lm_solve_torch(eng, theta, q0, max_iter, tol)
+
+
+def _lm_solve_torch(
+    eng: Engine, theta: torch.Tensor, q0: torch.Tensor | None, max_iter: int, tol: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`lm_solve` in batched torch (CUDA, float32, dense networks, no numba)."""
     torch = eng.torch
     B = theta.shape[0]
     theta = theta.clone()
