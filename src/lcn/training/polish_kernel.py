@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from lcn.geometry.numerical.lm_kernel import solve_dense
+
 __all__ = ["available", "lm_solve"]
 
 numba: Any
@@ -161,40 +163,6 @@ def _residual(th: Any, k: Any, offs: Any, g: Any, q0: Any, gamma: float, F: Any)
 
 
 @_njit
-def _solve(M: Any, b: Any, LU: Any, out: Any) -> bool:
-    """``out = M^{-1} b`` by Gaussian elimination with partial pivoting."""
-    P = b.shape[0]
-    for i in range(P):
-        out[i] = b[i]
-        for j in range(P):
-            LU[i, j] = M[i, j]
-    for c in range(P):
-        p = c
-        best = abs(LU[c, c])
-        for i in range(c + 1, P):
-            if abs(LU[i, c]) > best:
-                best, p = abs(LU[i, c]), i
-        if best == 0.0 or not best == best:
-            return False
-        if p != c:
-            for j in range(P):
-                LU[c, j], LU[p, j] = LU[p, j], LU[c, j]
-            out[c], out[p] = out[p], out[c]
-        for i in range(c + 1, P):
-            f = LU[i, c] / LU[c, c]
-            if f != 0.0:
-                for j in range(c + 1, P):
-                    LU[i, j] -= f * LU[c, j]
-                out[i] -= f * out[c]
-    for c in range(P - 1, -1, -1):
-        s = out[c]
-        for j in range(c + 1, P):
-            s -= LU[c, j] * out[j]
-        out[c] = s / LU[c, c]
-    return True
-
-
-@_njit
 def _lm_runs(theta: Any, k: Any, S: Any, offs: Any, G: Any, u: Any, Gnorm: Any, unorm: Any,
              q0: Any, max_iter: int, tol: float, rel: Any, iters: Any) -> None:
     """:func:`lm_solve` on every row of ``theta`` (in place); ``G``, ``u``, ``Gnorm``,
@@ -285,7 +253,7 @@ def _lm_runs(theta: Any, k: Any, S: Any, offs: Any, G: Any, u: Any, Gnorm: Any, 
                         M[p, c] = AtA[p, c]
                     M[p, p] += level * scale
                     AtF[p] = -AtF[p]
-                ok = _solve(M, AtF, LU, step)
+                ok = solve_dense(M, AtF, LU, step)
                 for p in range(P):
                     AtF[p] = -AtF[p]
                 if not ok:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "lm_run"]
+__all__ = ["available", "lm_run", "solve_dense"]
 
 numba: Any
 try:
@@ -201,8 +201,9 @@ def _balance(th: Any, ks: Any, offs: Any) -> None:
 
 
 @_njit
-def _solve(M: Any, b: Any, LU: Any, out: Any) -> bool:
-    """``out = M^{-1} b`` by Gaussian elimination with partial pivoting."""
+def solve_dense(M: Any, b: Any, LU: Any, out: Any) -> bool:
+    """``out = M^{-1} b`` by Gaussian elimination with partial pivoting (``LU``: scratch of
+    ``M``'s shape); ``False`` for an exactly zero or NaN pivot."""
     P = b.shape[0]
     for i in range(P):
         out[i] = b[i]
@@ -307,7 +308,7 @@ def lm_run(theta: Any, ks: Any, Ss: Any, offs: Any, n: int, f: Any, C: Any, max_
                 for q in range(P):
                     Ad[p, q] = Ab[p, q]
                 Ad[p, p] += lam[b] * (Ab[p, p] + 1e-10 * dmax + 1e-300)
-            if not _solve(Ad, gb, LU, step):
+            if not solve_dense(Ad, gb, LU, step):
                 active[b] = False  # the NumPy solver falls back to least squares here
                 continue
             for p in range(P):
