@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "lcn.dense": 2,
     "lcn._projective": 3,
     "lcn._mu_kernel": 3,
+    "lcn._numba": 1,
     "lcn.parametrization": 4,
     "lcn.geometry._orbits": 5,
     "lcn.geometry.exact": 6,

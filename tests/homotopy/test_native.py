@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from lcn import Architecture
-from lcn.homotopy import critical_sets, native
+from lcn import Architecture, _numba
+from lcn.homotopy import critical_sets
 from lcn.homotopy.chart import make_chart
 from lcn.homotopy.start import _random_params, start_pair
 from lcn.homotopy.system import CriticalSystem, ZeroSystem
 from lcn.homotopy.track import OK, TrackOptions, _track_torch, track
 from lcn.training import gaussian_dataset
 
-pytestmark = pytest.mark.skipif(native.numba is None, reason="numba is not installed")
+pytestmark = pytest.mark.skipif(not _numba.available(), reason="numba is not installed")
 
 ARCHS = [((3, 2), (2, 1)), ((2, 2, 2), (1, 2, 1)), ((3, 1, 2), (2, 1, 1)),
          ((2, 2, 1, 2), (2, 1, 2, 1)), ((1, 3), (1, 1)), ((4, 2), (2, 1))]

@@ -31,23 +31,14 @@ from typing import Any
 
 import numpy as np
 
+from lcn import _numba
+from lcn._numba import jit
 from lcn.homotopy.system import CriticalSystem, ZeroSystem
 
 __all__ = ["BLOCK", "LANES", "supports", "track_native"]
 
-numba: Any
-try:
-    import numba
-
-    _njit = numba.njit(cache=True, nogil=True, error_model="numpy")
-    _inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-except ImportError:  # pragma: no cover - numba is a dependency
-    numba = None
-
-    def _njit(f: Any) -> Any:
-        return f
-
-    _inline = _njit
+_njit = jit(error_model="numpy")
+_inline = jit(error_model="numpy", inline="always")
 
 #: Paths per work item of the thread pool.
 BLOCK = 512
@@ -729,7 +720,7 @@ def _finish(x: Any, W0: Any, Bs: Any, a_fix: Any, B_fix: Any, k: Any, S: Any, of
 
 def supports(system: Any) -> bool:
     """Whether :func:`track_native` can track ``system``'s paths."""
-    return numba is not None and isinstance(system, CriticalSystem | ZeroSystem)
+    return _numba.available() and isinstance(system, CriticalSystem | ZeroSystem)
 
 
 def track_native(system: CriticalSystem | ZeroSystem, x0: np.ndarray, p0: np.ndarray,

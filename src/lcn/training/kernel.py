@@ -28,6 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from lcn import _numba
+from lcn._numba import jit
+
 __all__ = ["CHUNK", "available", "descend_steps"]
 
 #: Runs per inner chunk: long enough inner loops for SIMD (CHUNK / 4 AVX2 vectors a row)
@@ -36,16 +39,8 @@ __all__ = ["CHUNK", "available", "descend_steps"]
 CHUNK = 128
 
 
-numba: Any
-try:
-    import numba
-
-    _njit = numba.njit(cache=True, nogil=True, fastmath={"contract"})
-except ImportError:  # the trainer uses the torch step instead (available() is False)
-    numba = None
-
-    def _njit(f: Any) -> Any:
-        return f
+# without numba the trainer uses the torch step instead (available() is False)
+_njit = jit(fastmath={"contract"})
 
 
 C = CHUNK
@@ -353,7 +348,7 @@ def block(th: Any, lossv: Any, grad: Any, Gr: Any, eta: Any, active: Any, lr: An
 
 def available() -> bool:
     """Whether the compiled kernel can run (numba imports)."""
-    return numba is not None
+    return _numba.available()
 
 
 @cache
@@ -377,7 +372,7 @@ def descend_steps(
     ``rel (R,)``: if given, receives the relative gradient norm of every run after the steps
     (:func:`lcn.training.relative_gradient_norm`). All arrays C-contiguous, of one float dtype;
     ``threads`` threads share the runs."""
-    if numba is None:
+    if not _numba.available():
         raise RuntimeError("the compiled kernel needs numba (pip install numba)")
     R = th.shape[0]
     shared = G.shape[0] == 1  # (a single run's own data is indexed the same way)

@@ -25,25 +25,18 @@ from typing import Any
 
 import numpy as np
 
+from lcn import _numba
+from lcn._numba import jit
 from lcn.geometry.numerical.lm_kernel import solve_dense
 
 __all__ = ["available", "lm_solve"]
 
-numba: Any
-try:
-    import numba
-
-    _njit = numba.njit(cache=True, nogil=True, error_model="numpy")
-except ImportError:  # pragma: no cover - numba is a dependency; the torch polish runs instead
-    numba = None
-
-    def _njit(f: Any) -> Any:
-        return f
+_njit = jit(error_model="numpy")
 
 
 def available() -> bool:
-    """Whether the compiled polish can run (numba imports)."""
-    return numba is not None
+    """Whether the compiled solver can run (numba imports)."""
+    return _numba.available()
 
 
 @_njit

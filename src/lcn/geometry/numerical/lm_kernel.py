@@ -22,23 +22,17 @@ from typing import Any
 
 import numpy as np
 
+from lcn import _numba
+from lcn._numba import jit
+
 __all__ = ["available", "lm_run", "solve_dense"]
 
-numba: Any
-try:
-    import numba
-
-    _njit = numba.njit(cache=True, nogil=True, error_model="numpy")
-except ImportError:  # pragma: no cover - numba is a dependency; lm.py runs NumPy instead
-    numba = None
-
-    def _njit(f: Any) -> Any:
-        return f
+_njit = jit(error_model="numpy")
 
 
 def available() -> bool:
     """Whether the compiled solver can run (numba imports)."""
-    return numba is not None
+    return _numba.available()
 
 
 @_njit
