@@ -48,8 +48,8 @@ OPTIMIZERS = ("gd", "none")
 METHODS = ("auto", "homotopy", "newton")
 #: Default of ``search.max_paths``: the homotopy tracks ``ed_degree`` paths per dataset; an
 #: architecture with more is searched by Newton under ``method = "auto"``. Deliberately below
-#: the solver's own limit (``lcn.homotopy.DEFAULT_MAX_PATHS``, 2500: one dataset in about a
-#: minute): an experiment solves many datasets per architecture.
+#: the solver's own limit (``lcn.homotopy.DEFAULT_MAX_PATHS``, 10000: one dataset in well under
+#: a minute): an experiment solves many datasets per architecture.
 DEFAULT_MAX_PATHS = 1000
 #: Default of ``search.chunk``: datasets per homotopy chunk (one batched solve, one commit).
 DEFAULT_SEARCH_CHUNK = 10
