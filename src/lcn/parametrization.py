@@ -161,7 +161,8 @@ def _in_blocks(B: int, work: Callable[[int, int], None]) -> None:
     # equal blocks, a multiple of the worker count, so no thread idles at the end; a batch
     # that fits one block runs on the calling thread (the pool's hand-off costs more than
     # it saves there: measured 7x slower than a plain tap loop at 10^4 rows on 2 busy cores)
-    blocks = 1 if B <= _CHUNK else _WORKERS * math.ceil(B / (_WORKERS * _CHUNK))
+    # (with one worker, blocks would only add hand-offs)
+    blocks = 1 if B <= _CHUNK or _WORKERS == 1 else _WORKERS * math.ceil(B / (_WORKERS * _CHUNK))
     chunk = max(1, math.ceil(B / blocks))
     starts = range(0, B, chunk)
     if len(starts) == 1:
