@@ -61,7 +61,7 @@ import numpy as np
 from lcn.errors import DataError
 from lcn.homotopy.system import CriticalSystem
 
-__all__ = ["FloatCertificates", "SAFE", "certify_float", "depth"]
+__all__ = ["SAFE", "FloatCertificates", "certify_float", "depth"]
 
 U = 2.0**-53
 SAFE = 1.0 + 1e-10
@@ -111,7 +111,7 @@ def certify_float(system: CriticalSystem, G: np.ndarray, u: np.ndarray, X: np.nd
     avoids ``Im x_i = 0`` in some coordinate is non-real; rows whose box meets the real
     subspace without a real centre passing are returned not ``ok`` (undecided: left to acb)."""
     torch = system.torch
-    N, n = X.shape
+    N = X.shape[0]
     ok = np.zeros(N, bool)
     real = np.zeros(N, bool)
     radius = np.full(N, np.inf)
