@@ -27,7 +27,7 @@ import numpy as np
 
 from lcn import _numba
 from lcn._numba import jit
-from lcn.geometry.numerical.lm_kernel import solve_dense
+from lcn.geometry.numerical.lm_kernel import products, solve_dense
 
 __all__ = ["available", "lm_solve"]
 
@@ -42,8 +42,8 @@ def available() -> bool:
 @_njit
 def _prod(th: Any, k: Any, S: Any, offs: Any, skip1: int, skip2: int, out: Any,
           tmp: Any) -> int:
-    """Product of the upsampled layers other than ``skip1``, ``skip2`` into ``out``; returns
-    its length."""
+    """Product of the upsampled layers other than ``skip1``, ``skip2`` into ``out`` (the
+    ``Q_ij`` of the Hessian); returns its length."""
     out[0] = 1.0
     n = 1
     for i in range(k.shape[0]):
@@ -65,11 +65,12 @@ def _prod(th: Any, k: Any, S: Any, offs: Any, skip1: int, skip2: int, out: Any,
 
 @_njit
 def _grad(th: Any, k: Any, S: Any, offs: Any, G: Any, u: Any, g: Any, v: Any, Gr: Any,
-          Q: Any, tmp: Any) -> float:
+          Q: Any, pre: Any, suf: Any) -> float:
     """``grad L`` into ``g``, ``mu`` into ``v``, ``G (mu - u)`` into ``Gr`` and the products
-    ``Q[i]``; returns ``||d mu||_F^2 = sum_i k_i ||Q_i||^2``."""
+    ``Q[i]`` (prefix/suffix products, :func:`lm_kernel.products`); returns
+    ``||d mu||_F^2 = sum_i k_i ||Q_i||^2``."""
     m = v.shape[0]
-    _prod(th, k, S, offs, -1, -1, v, tmp)
+    products(th, k, S, offs, m, v, Q, pre, suf)
     for t in range(m):
         s = 0.0
         for t2 in range(m):
@@ -77,7 +78,7 @@ def _grad(th: Any, k: Any, S: Any, offs: Any, G: Any, u: Any, g: Any, v: Any, Gr
         Gr[t] = s
     jn2 = 0.0
     for i in range(k.shape[0]):
-        q = _prod(th, k, S, offs, i, -1, Q[i], tmp)
+        q = m - (k[i] - 1) * S[i]
         s = 0.0
         for t in range(q):
             s += Q[i, t] * Q[i, t]
@@ -169,6 +170,10 @@ def _lm_runs(theta: Any, k: Any, S: Any, offs: Any, G: Any, u: Any, Gnorm: Any, 
     v = np.empty(m)
     Gr = np.empty(m)
     Q = np.empty((L, m))
+    Qc = np.empty((L, m))
+    Grc = np.empty(m)
+    pre = np.empty((L + 1, m))
+    suf = np.empty((L + 1, m))
     tmp = np.empty(m)
     acc = np.empty(m)
     H = np.empty((P, P))
@@ -190,7 +195,7 @@ def _lm_runs(theta: Any, k: Any, S: Any, offs: Any, G: Any, u: Any, Gnorm: Any, 
         Gb, ub = G[d], u[d]
         th = theta[b]
         q0b = q0[b]
-        jn2 = _grad(th, k, S, offs, Gb, ub, g, v, Gr, Q, tmp)
+        jn2 = _grad(th, k, S, offs, Gb, ub, g, v, Gr, Q, pre, suf)
         vn = 0.0
         for t in range(m):
             vn += v[t] * v[t]
@@ -253,7 +258,9 @@ def _lm_runs(theta: Any, k: Any, S: Any, offs: Any, G: Any, u: Any, Gnorm: Any, 
                     continue
                 for p in range(P):
                     cand[p] = th[p] + step[p]
-                jc = _grad(cand, k, S, offs, Gb, ub, gc, vc, Gr, Q, tmp)
+                # the candidate's products go to their own scratch: a rejected one leaves
+                # the current point's Gr and Q intact for the next Hessian
+                jc = _grad(cand, k, S, offs, Gb, ub, gc, vc, Grc, Qc, pre, suf)
                 Fcn = _residual(cand, k, offs, gc, q0b, gamma, Fc)
                 if math.isfinite(Fcn) and Fcn < Fn:
                     took = True
@@ -263,13 +270,13 @@ def _lm_runs(theta: Any, k: Any, S: Any, offs: Any, G: Any, u: Any, Gnorm: Any, 
                         g[p] = gc[p]
                     for t in range(m):
                         v[t] = vc[t]
+                    Gr, Grc = Grc, Gr
+                    Q, Qc = Qc, Q
                     break
             if took:
                 lam = max(level * 0.1, 1e-15)
             else:
                 lam = level * 100.0
-                # Gr and Q were overwritten by the rejected candidates: back to th
-                jn2 = _grad(th, k, S, offs, Gb, ub, g, v, Gr, Q, tmp)
             lam = min(lam, 1e12)
             vn = 0.0
             for t in range(m):

@@ -25,7 +25,7 @@ import numpy as np
 from lcn import _numba
 from lcn._numba import jit
 
-__all__ = ["available", "lm_run", "solve_dense"]
+__all__ = ["available", "lm_run", "products", "solve_dense"]
 
 _njit = jit(error_model="numpy")
 
@@ -36,7 +36,7 @@ def available() -> bool:
 
 
 @_njit
-def _products(th: Any, ks: Any, Ss: Any, offs: Any, n: int, mu: Any, Q: Any,
+def products(th: Any, ks: Any, Ss: Any, offs: Any, n: int, mu: Any, Q: Any,
               pre: Any, suf: Any) -> None:
     """``mu`` of the parameters ``th`` and the products ``Q[i, :q_i]`` of all layers but
     ``i`` (``pre``/``suf``: scratch ``(L + 1, n)``)."""
@@ -271,7 +271,7 @@ def lm_run(theta: Any, ks: Any, Ss: Any, offs: Any, n: int, f: Any, C: Any, max_
     floor = (1e-16 * max(1.0, fn)) ** 2
     for b in range(B):
         _balance(theta[b], ks, offs)
-        _products(theta[b], ks, Ss, offs, n, mu, Q, pre, suf)
+        products(theta[b], ks, Ss, offs, n, mu, Q, pre, suf)
         cost[b] = _residual(mu, f, C, R[b], d)
         jn[b] = _normal(ks, Ss, offs, n, Q, C, R[b], A[b], g[b], Jd, corr)
         active[b] = cost[b] > floor
@@ -315,12 +315,12 @@ def lm_run(theta: Any, ks: Any, Ss: Any, offs: Any, n: int, f: Any, C: Any, max_
                 pred -= 2 * step[p] * gb[p] + step[p] * s
             for p in range(P):
                 th_new[p] = theta[b, p] + step[p]
-            _products(th_new, ks, Ss, offs, n, mu, Q, pre, suf)
+            products(th_new, ks, Ss, offs, n, mu, Q, pre, suf)
             c_new = _residual(mu, f, C, r_new, d)
             if c_new < cost[b]:
                 rho = (cost[b] - c_new) / max(pred, 1e-300)
                 _balance(th_new, ks, offs)
-                _products(th_new, ks, Ss, offs, n, mu, Q, pre, suf)
+                products(th_new, ks, Ss, offs, n, mu, Q, pre, suf)
                 c_acc = _residual(mu, f, C, R[b], d)
                 jn[b] = _normal(ks, Ss, offs, n, Q, C, R[b], A[b], g[b], Jd, corr)
                 dec = cost[b] - c_acc
