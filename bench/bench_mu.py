@@ -2,10 +2,12 @@
 (b) a torch ``Conv1d`` stack applied to delta inputs, and the two strong baselines of issue
 14: (c) a NumPy tap loop in ``(taps, runs)`` layout and (d) a one-thread torch ``addcmul_``
 tap loop in the same layout (both given their layout for free: inputs transposed before the
-clock starts), plus (e) a practitioner's numba kernel (a per-run loop, ``parallel=True``); all
+clock starts), (d') the same tap loop for a caller who holds ``(B, k_i)`` rows and wants
+``(B, d+1)`` rows back, as ``lcn.mu`` takes and returns them (the conversions timed too), plus
+(e) a practitioner's numba kernel (a per-run loop, ``parallel=True``); all
 measured in this run. ``lcn.mu`` runs its compiled kernel (:mod:`lcn._mu_kernel`) on as many
 threads as the machine has (2 here, like (e)); the column ``mu 1thr`` is the same on one thread,
-the fair comparison with the one-thread baselines (c) and (d).
+the fair comparison with the one-thread baselines (c), (d) and (d').
 
     python bench/bench_mu.py [--batch 100000] [--quick]
 
@@ -84,6 +86,12 @@ def torch_tap_loop(a: Architecture, wsT: list) -> object:
     return acc
 
 
+def torch_tap_loop_rows(a: Architecture, ws: list) -> object:
+    """(d'): (d) for a caller whose filters are ``(B, k_i)`` rows and who wants ``(B, d+1)``
+    rows back, as ``lcn.mu`` takes and returns them: the layout conversions are timed too."""
+    return torch_tap_loop(a, [w.T.contiguous() for w in ws]).T.contiguous()
+
+
 def numba_kernel() -> object | None:
     """(e): a compiled per-run loop (numba is a dependency of lcn; None if it is missing)."""
     try:
@@ -141,6 +149,7 @@ def main() -> None:
     header = (f"{'architecture':34s} {'mu [s]':>8s} {'mu 1thr':>8s} {'dense':>8s} {'x':>6s} "
               f"{'conv':>8s} {'x':>6s}")
     print(header + f" {'convT':>8s} {'x':>6s} {'np-tap':>8s} {'x':>6s} {'addcmul':>8s} {'x':>6s}"
+          f" {'addc-rows':>9s} {'x':>6s}"
           f" {'numba':>8s} {'x':>6s}")
     nb = numba_kernel()
     for a in CASES:
@@ -169,6 +178,10 @@ def main() -> None:
         old = torch.get_num_threads()
         torch.set_num_threads(1)
         t_tap = best_time(lambda a=a, wsT=wsT: torch_tap_loop(a, wsT), args.repeat)
+        wsR = [torch.from_numpy(f) for f in fs]
+        np.testing.assert_allclose(torch_tap_loop_rows(a, wsR).numpy(), ref, rtol=1e-12,
+                                   atol=1e-12)
+        t_rows = best_time(lambda a=a, wsR=wsR: torch_tap_loop_rows(a, wsR), args.repeat)
         torch.set_num_threads(old)
         nb_txt = f" {'-':>8s} {'-':>6s}"
         if nb is not None:
@@ -183,11 +196,12 @@ def main() -> None:
         print(
             f"{str(a):34s} {t_mu:8.4f} {t_mu1:8.4f} {t_dense:8.4f} {t_dense / t_mu:6.1f} "
             f"{t_conv:8.4f} {t_conv / t_mu:6.1f} {t_convT:8.4f} {t_convT / t_mu:6.1f} "
-            f"{t_np:8.4f} {t_np / t_mu1:6.2f} {t_tap:8.4f} {t_tap / t_mu1:6.2f}{nb_txt}"
+            f"{t_np:8.4f} {t_np / t_mu1:6.2f} {t_tap:8.4f} {t_tap / t_mu1:6.2f} "
+            f"{t_rows:9.4f} {t_rows / t_mu1:6.2f}{nb_txt}"
         )
     print("x = time of the baseline / time of lcn.mu; for the one-thread tap loops (np-tap, "
-          "addcmul) / time of lcn.mu on one thread (goal: dense >= 20, conv >= 2; the tap loops "
-          "and numba: > 1)")
+          "addcmul, addc-rows) / time of lcn.mu on one thread (goal: dense >= 20, conv >= 2; "
+          "the tap loops and numba: > 1)")
     if nb is None:
         print("numba is not installed: baseline (e) skipped")
 

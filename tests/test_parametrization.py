@@ -280,3 +280,29 @@ def test_compiled_mu_equals_exact_products(a: Architecture, seed: int, rows: int
         row = [f[r] if f.ndim == 2 else f for f in fs]
         exact = mu(a, [[int(x) for x in w] for w in row])
         np.testing.assert_array_equal(v[r], [float(x) for x in exact])
+
+
+@pytest.mark.skipif(_mu_kernel.compiled() is None, reason="numba is not installed")
+@pytest.mark.parametrize(
+    ("k", "s"),
+    [
+        ((4, 4), (1, 1)),  # 7 taps: the tap-major copy-out; 4 rows: the two-row pass only
+        ((3, 2), (1, 1)),  # odd partial product (3 rows): the one-row remainder pass
+        ((2, 2), (5, 1)),  # stride past the partial product: zero rows between the taps
+        ((5, 5, 5), (2, 2, 1)),  # 29 taps: the row-major copy-out
+        ((1, 3, 1), (1, 2, 1)),  # size-1 layers: tap 0 alone assigns the whole product
+    ],
+)
+def test_compiled_mu_branches_equal_exact_products(k: tuple[int, ...], s: tuple[int, ...]) -> None:
+    """Each branch of the kernel (copy-out order, two-row passes and their remainder, gaps
+    between taps, single-tap layers) against exact flint products, on a batch one row past a
+    whole number of chunks."""
+    a = Architecture(k, s)
+    rows = 64 * 70 + 1
+    assert rows >= parametrization.KERNEL_ROWS
+    rng = np.random.default_rng(7)
+    fs = [rng.integers(-9, 10, size=(rows, ki)).astype(float) for ki in a.k]
+    v = mu(a, fs)
+    for r in (0, 63, 64, rows - 1):
+        exact = mu(a, [[int(x) for x in f[r]] for f in fs])
+        np.testing.assert_array_equal(v[r], [float(x) for x in exact])

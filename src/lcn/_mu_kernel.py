@@ -23,7 +23,9 @@ import numpy as np
 
 __all__ = ["CHUNK", "compiled"]
 
-#: Rows per chunk (measured best of 32-256 for ``k=(5,5,5)`` on this project's machine).
+#: Rows per chunk (measured best of 32-256 for ``k=(5,5,5)`` on this project's machine). A
+#: compile-time constant: with the chunk arrays' row stride known to LLVM the kernel runs 2x
+#: faster than with the same size passed at run time (measured on ``k=(4,4)`` and ``(5,5,5)``).
 CHUNK = 64
 
 
@@ -52,20 +54,37 @@ def _mu_rows(fs: Any, k: Any, S: Any, out: Any, lo: int, hi: int) -> None:
                 for r in range(nb):
                     w[j, r] = f[r, j]
             nn = n + S[i] * (k[i] - 1)
-            for t in range(nn):
+            # tap 0 assigns (no zeroing pass under it); the others accumulate two rows of the
+            # partial product per inner loop, which halves the loops' fixed costs
+            for t in range(n):
+                for r in range(nc):
+                    b[t, r] = w[0, r] * a[t, r]
+            for t in range(n, nn):
                 for r in range(nc):
                     b[t, r] = 0.0
-            for j in range(k[i]):
+            n2 = n - n % 2
+            for j in range(1, k[i]):
                 sh = j * S[i]
-                for t in range(n):
+                for t in range(0, n2, 2):
+                    for r in range(nc):
+                        b[sh + t, r] += w[j, r] * a[t, r]
+                        b[sh + t + 1, r] += w[j, r] * a[t + 1, r]
+                for t in range(n2, n):
                     for r in range(nc):
                         b[sh + t, r] += w[j, r] * a[t, r]
             a, b = b, a
             n = nn
         o = out[r0 : r0 + nb]
-        for t in range(n):
+        if n >= 8:
+            # contiguous stores, strided loads: 5.8x faster than the other order for 29 taps
+            # (scattered stores stall), 1.4x slower for 5 taps
             for r in range(nb):
-                o[r, t] = a[t, r]
+                for t in range(n):
+                    o[r, t] = a[t, r]
+        else:
+            for t in range(n):
+                for r in range(nb):
+                    o[r, t] = a[t, r]
 
 
 @cache
