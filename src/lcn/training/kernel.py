@@ -254,7 +254,11 @@ def block(th: Any, lossv: Any, grad: Any, Gr: Any, eta: Any, active: Any, lr: An
     Gl = np.zeros((m, m, 1 if shared else C), dt)
     nc = tl.shape[1]  # a run-time value, see above
     if shared:
-        Gl[:, :, 0] = G[0]
+        # element loops, not ``Gl[:, :, 0] = G[0]``: numba's slice assignment brings its
+        # shape-mismatch error formatting, 5 s of first-run compile time
+        for a in range(m):
+            for b in range(m):
+                Gl[a, b, 0] = G[0, a, b]
     for r0 in range(lo, hi, C):
         nb = min(C, hi - r0)
         live = False
