@@ -4,6 +4,7 @@ pairs of several architectures (strided, stride one, size-1 layers, one active l
 
 from __future__ import annotations
 
+import ast
 import math
 import os
 import subprocess
@@ -97,39 +98,37 @@ def test_broadcast_start_and_threads() -> None:
 
 
 _COMPILE_COUNT = """
-import math, numpy as np, torch
+import torch
 from lcn import Architecture
 from lcn.homotopy import native
 from lcn.homotopy.chart import make_chart
-from lcn.homotopy.start import _random_params, start_pair
 from lcn.homotopy.system import CriticalSystem, ZeroSystem
 from lcn.homotopy.track import OK, track
-rng = np.random.default_rng(1)
+from tests.homotopy.test_native import _paths
 for system in (CriticalSystem(make_chart(Architecture((3, 2), (2, 1)), 0)),
                ZeroSystem(make_chart(Architecture((2, 2, 2), (1, 2, 1)), 3), 0)):
-    xs, p0s = zip(*(start_pair(system, rng) for _ in range(8)))
-    p1 = np.array([_random_params(system, rng) for _ in range(8)])
-    c = torch.complex128
     with torch.no_grad():
-        _, status, _ = track(system, torch.as_tensor(np.array(xs), dtype=c),
-                             torch.as_tensor(np.array(p0s), dtype=c),
-                             torch.as_tensor(p1, dtype=c),
-                             torch.as_tensor(np.exp(2j * math.pi * rng.random(8)), dtype=c),
-                             threads=1)
+        _, status, _ = track(system, *_paths(system, 8, 1), threads=1)
     assert (status == OK).any()  # so the one-lane finish (its polish) ran too
-print([len(f.signatures) for f in (native._evaluate, native._evaluate_zero, native._solve)])
+kernels = {n: f for n, f in vars(native).items() if hasattr(f, "signatures")}
+print(sorted((n, len(f.signatures)) for n, f in kernels.items()))
 """
 
 
-def test_each_evaluation_compiles_once(tmp_path: Path) -> None:
-    """The predictor, the correctors and the one-lane finish of both system kinds share one
-    compiled evaluation and one solver: a literal flag or lane count in a call would compile
-    another specialization (seconds each on a machine's first run). Counted in a fresh
-    process with an empty numba cache, since a cached kernel loads with its callees."""
+def test_each_kernel_compiles_once(tmp_path: Path) -> None:
+    """Every compiled function of the tracker (evaluations, solver, lane loads and moves, the
+    one-lane finish) is compiled once for both system kinds: a literal flag, lane count or
+    lane index in a call would compile another specialization (seconds each on a machine's
+    first run). Counted in a fresh process with an empty numba cache, since a cached kernel
+    loads with its callees (their dispatchers stay empty)."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", _COMPILE_COUNT], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    assert out.strip() == "[1, 1, 1]"
+                         capture_output=True, text=True, cwd=Path(__file__).parents[2]).stdout
+    counts = dict(ast.literal_eval(out.strip()))
+    # the inlined helpers (_layers, _prod, _residual, _eval) have no entries of their own
+    assert {"_evaluate", "_evaluate_zero", "_solve", "_load", "_move", "_finish",
+            "_track_range"} <= counts.keys()
+    assert {n: c for n, c in counts.items() if c > 1} == {}
 
 
 @pytest.mark.gpu

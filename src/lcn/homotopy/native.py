@@ -477,13 +477,12 @@ def _track_range(X0: Any, P0: Any, i0: Any, P1: Any, i1: Any, gam: Any, a_fix: A
     nst = np.zeros(C, np.int64)
     path = np.full(C, -1, np.int64)
     cst = (0.0, 0.5, 0.5, 1.0)
-    nxt = lo
-    nc = 0  # live lanes are 0 .. nc - 1
-    while nc < C and nxt < hi:
-        _load(nc, nxt, X0, P0, i0, P1, i1, gam, a_fix, B_fix, h0, x, W0, Bs, p0, dp, ga, t,
+    # live lanes are 0 .. nc - 1; lane indices are never literals (see _eval)
+    nc = min(C, max(hi - lo, 0))
+    for r in range(nc):
+        _load(r, lo + r, X0, P0, i0, P1, i1, gam, a_fix, B_fix, h0, x, W0, Bs, p0, dp, ga, t,
               h, nst, path)
-        nxt += 1
-        nc += 1
+    nxt = lo + nc
     while nc > 0:
         for r in range(nc):
             dt[r] = min(h[r], 1 - t[r])
@@ -593,14 +592,14 @@ def _track_range(X0: Any, P0: Any, i0: Any, P1: Any, i1: Any, gam: Any, a_fix: A
             else:
                 path[r] = -1
         # compaction: the live lanes move to the front, so the loops run over them only
-        live = 0
+        live = np.int64(0)
         for r in range(nc):
             if path[r] < 0:
                 continue
             if r != live:
                 _move(r, live, x, W0, Bs, p0, dp, ga, t, h, nst, path)
             live += 1
-        nc = live
+        nc = int(live)
 
 
 @_njit
